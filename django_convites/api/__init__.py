@@ -1,0 +1,1 @@
+"""Everything that depends on Django REST framework lives under this package."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from django_convites.api.base import ConvitesAPIView
+
+
+class APIRootView(ConvitesAPIView):
+    """The API's entry point: links to each group of endpoints."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response({"nome": "django-convites", "endpoints": {}})

@@ -1,0 +1,109 @@
+"""The app's own receiver of the domain signals: one append-only :class:`AuditEvent` per event.
+
+A success event is written in the transaction of the change it records, so it commits with that change
+and never outlives a rollback. A failure event (``DomainSignal(failure=True)``) is written through
+:func:`~django_convites.bookkeeping.run_despite_rollback`, so it survives the failure response even
+under ``ATOMIC_REQUESTS = True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.db import models
+
+from django_convites.bookkeeping import run_despite_rollback
+from django_convites.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django_convites.net import RequestMeta
+    from django_convites.signals import DomainSignal
+
+
+class Target(NamedTuple):
+    """What an event is about, when it is not a model instance of this app."""
+
+    type: str
+    id: str
+
+
+#: Keys ``details`` may never carry: the names secrets travel under.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"codigo", "code", "token", "secret", "segredo", "password", "senha", "refresh", "access", "digest", "otp"}
+)
+_TOKEN_LIKE = re.compile(r"cv[ipr]_[0-9A-Za-z]{8,}")
+
+
+class SecretInAuditError(ValueError):
+    """A caller tried to put something that looks like a secret into an audit row."""
+
+
+def _check_details(value: Any, path: str = "details") -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if str(key).lower() in FORBIDDEN_DETAIL_KEYS:
+                raise SecretInAuditError(f"{path} may not carry the key {key!r}")
+            _check_details(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_details(item, f"{path}[{index}]")
+    elif isinstance(value, str) and _TOKEN_LIKE.search(value):
+        raise SecretInAuditError(f"{path} holds something shaped like a token")
+
+
+def target_of(target: Any) -> tuple[str, str]:
+    """``(target_type, target_id)`` for a model instance, a :class:`Target` or None."""
+    if target is None:
+        return "", ""
+    if isinstance(target, Target):
+        return target.type, str(target.id)
+    if isinstance(target, models.Model):
+        return getattr(target, "audit_target_type", target._meta.model_name or ""), str(target.pk)
+    raise TypeError(f"cannot audit a target of type {type(target).__name__}")
+
+
+def build_event(
+    event: str,
+    *,
+    actor: Any = None,
+    target: Any = None,
+    meta: RequestMeta | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """An unsaved :class:`AuditEvent`, after checking that ``details`` carries no secret."""
+    details = dict(details or {})
+    _check_details(details)
+    target_type, target_id = target_of(target)
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent(
+        event=event,
+        actor=actor if authenticated else None,
+        target_type=target_type,
+        target_id=target_id,
+        ip=meta.ip if meta else None,
+        user_agent=meta.user_agent if meta else "",
+        details=details,
+    )
+
+
+def record_event(signal: DomainSignal, **kwargs: Any) -> None:
+    """Receiver connected to every :class:`~django_convites.signals.DomainSignal`."""
+    row = build_event(
+        signal.event,
+        actor=kwargs.get("actor"),
+        target=kwargs.get("target"),
+        meta=kwargs.get("meta"),
+        details=kwargs.get("details"),
+    )
+    if signal.failure:
+        run_despite_rollback(row.save)
+    else:
+        row.save()
+
+
+def events_for(target: Any) -> models.QuerySet[AuditEvent]:
+    """The access history of one target, newest first."""
+    target_type, target_id = target_of(target)
+    return AuditEvent.objects.filter(target_type=target_type, target_id=target_id).order_by("-id")

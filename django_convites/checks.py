@@ -1,0 +1,84 @@
+"""System checks: ``manage.py check`` explains a bad setting and what to do about it.
+
+Every id is listed in ``docs/checks.rst``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from django_convites.conf import DEFAULTS, SETTING_NAME, VALIDATORS
+
+REQUIRED_APPS = ("rest_framework", "django_otp", "django_otp.plugins.otp_totp")
+OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E001 not a dict; E002 unknown key; E003-E009 one per key (see ``conf.VALIDATORS``)."""
+    value = getattr(settings, SETTING_NAME, {})
+    if not isinstance(value, Mapping):
+        return [
+            Error(
+                f"{SETTING_NAME} must be a dict, not {type(value).__name__}.",
+                hint=f"Write {SETTING_NAME} = {{...}} with the keys documented in the configuration reference.",
+                id="django_convites.E001",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in value:
+        if key not in DEFAULTS:
+            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
+            errors.append(
+                Error(
+                    f"{SETTING_NAME} has an unknown key {key!r}.",
+                    hint=f"Did you mean {close[0]!r}?" if close else "Remove it; see the configuration reference.",
+                    id="django_convites.E002",
+                )
+            )
+    for key, (check_id, validate) in VALIDATORS.items():
+        problem = validate(value.get(key, DEFAULTS[key]))
+        if problem:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] {problem}",
+                    hint=f"Fix the value, or remove the key to use the default ({DEFAULTS[key]!r}).",
+                    id=check_id,
+                )
+            )
+    return errors
+
+
+def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E010: an app django_convites needs is missing from INSTALLED_APPS."""
+    missing = [app for app in REQUIRED_APPS if app not in settings.INSTALLED_APPS]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"django_convites needs {', '.join(repr(app) for app in missing)} in INSTALLED_APPS.",
+            hint="Add them before 'django_convites'.",
+            id="django_convites.E010",
+        )
+    ]
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W001: django-otp's middleware is missing or placed before AuthenticationMiddleware."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if OTP_MIDDLEWARE in middleware and (
+        AUTH_MIDDLEWARE not in middleware or middleware.index(AUTH_MIDDLEWARE) < middleware.index(OTP_MIDDLEWARE)
+    ):
+        return []
+    return [
+        Warning(
+            f"{OTP_MIDDLEWARE!r} should be in MIDDLEWARE, after {AUTH_MIDDLEWARE!r}.",
+            hint="Without it, two-factor verification of session users is not recorded on request.user.",
+            id="django_convites.W001",
+        )
+    ]

@@ -1,0 +1,215 @@
+"""The app's settings: one ``DJANGO_CONVITES`` dict, read through :data:`app_settings`.
+
+Every key has a default in :data:`DEFAULTS`. A key the site sets replaces the default whole (maps are not
+merged). Values are validated by the functions in :data:`VALIDATORS`; ``manage.py check`` reports a bad
+value (see :mod:`django_convites.checks`) and reading one at run time raises ``ImproperlyConfigured`` with
+the same message. Values are cached and the cache is cleared on ``setting_changed``, so
+``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from django_convites.roles import OrganizationResolver, RoleResolver
+
+SETTING_NAME = "DJANGO_CONVITES"
+
+ROLE_NAMES = ("root", "admin", "gestor", "usuario")
+
+DEFAULTS: dict[str, Any] = {
+    # Dotted path to a callable ``(user) -> Role``.
+    "ROLE_RESOLVER": "django_convites.roles.resolve_role_from_groups",
+    # Group names the default resolver reads, by role.
+    "ROLE_GROUPS": {"admin": "admin", "gestor": "gestor"},
+    # Dotted path to a callable ``(user) -> iterable of organization ids | None``; None = no confinement.
+    "ORGANIZATION_RESOLVER": None,
+    # Invite target type -> role it grants.
+    "TARGET_TYPES": {
+        "associado": "usuario",
+        "nucleado": "usuario",
+        "convidado": "usuario",
+        "coordenador": "gestor",
+        "admin": "admin",
+    },
+    # None: REMOTE_ADDR is the client. An int: that many proxies in front of Django. A list of CIDRs:
+    # the proxies' networks. With either, X-Forwarded-For is read right to left.
+    "TRUSTED_PROXIES": None,
+    # Largest JSON body the API parses, in bytes; larger gets 413 ``request_too_large``.
+    "MAX_BODY_SIZE": 64 * 1024,
+    # Deepest nesting of arrays and objects the API parses; deeper gets 400 ``parse_error``.
+    "MAX_JSON_DEPTH": 32,
+}
+
+
+# -- validators: each returns None when the value is good, else a message in the user's words ---------
+
+
+def _check_dotted_callable(value: Any, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        return f"must be a dotted path string to a callable, not {type(value).__name__}."
+    try:
+        obj = import_string(value)
+    except ImportError as exc:
+        return f"cannot import {value!r} ({exc})."
+    if not callable(obj):
+        return f"{value!r} is not callable."
+    return None
+
+
+def _check_role_groups(value: Any) -> str | None:
+    if not isinstance(value, Mapping) or set(value) != {"admin", "gestor"}:
+        return "must be a dict with exactly the keys 'admin' and 'gestor', mapping each to a group name."
+    if not all(isinstance(v, str) and v for v in value.values()):
+        return "group names must be non-empty strings."
+    return None
+
+
+def _check_target_types(value: Any) -> str | None:
+    if not isinstance(value, Mapping) or not value:
+        return "must be a non-empty dict mapping each target type to a role."
+    for name, role in value.items():
+        if not isinstance(name, str) or not name or len(name) > 32:
+            return f"target type {name!r} must be a non-empty string of at most 32 characters."
+        if role not in ROLE_NAMES or role == "root":
+            return f"target type {name!r} grants {role!r}; use one of 'admin', 'gestor', 'usuario'."
+    return None
+
+
+def _check_trusted_proxies(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "must be None, a number of proxies or a list of CIDRs, not a boolean."
+    if isinstance(value, int):
+        return None if 1 <= value <= 32 else "a number of proxies must be between 1 and 32."
+    if isinstance(value, (list, tuple)) and value:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except (TypeError, ValueError):
+                return f"{cidr!r} is not an IP network in CIDR form (for example '10.0.0.0/8')."
+        return None
+    return "must be None, a number of proxies (int) or a non-empty list of CIDRs."
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be an integer between {low} and {high}."
+        return None
+
+    return check
+
+
+#: Setting key -> (system check id, validator).
+VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
+    "ROLE_RESOLVER": ("django_convites.E003", _check_dotted_callable),
+    "ROLE_GROUPS": ("django_convites.E004", _check_role_groups),
+    "ORGANIZATION_RESOLVER": (
+        "django_convites.E005",
+        functools.partial(_check_dotted_callable, optional=True),
+    ),
+    "TARGET_TYPES": ("django_convites.E006", _check_target_types),
+    "TRUSTED_PROXIES": ("django_convites.E007", _check_trusted_proxies),
+    "MAX_BODY_SIZE": ("django_convites.E008", _int_between(1024, 64 * 1024 * 1024)),
+    "MAX_JSON_DEPTH": ("django_convites.E009", _int_between(2, 512)),
+}
+
+
+def user_settings() -> Mapping[str, Any]:
+    """The site's ``DJANGO_CONVITES`` dict as written (``{}`` when unset)."""
+    value = getattr(settings, SETTING_NAME, None)
+    return value if isinstance(value, Mapping) else {}
+
+
+@functools.cache
+def _value(key: str) -> Any:
+    value = user_settings().get(key, DEFAULTS[key])
+    check_id, validate = VALIDATORS[key]
+    problem = validate(value)
+    if problem:
+        raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] {problem} ({check_id})")
+    return value
+
+
+@functools.cache
+def _imported(key: str) -> Any:
+    path = _value(key)
+    return None if path is None else import_string(path)
+
+
+class ConvitesSettings:
+    """Typed access to every key; read at call time, never at import time."""
+
+    @property
+    def ROLE_RESOLVER(self) -> RoleResolver:
+        return _imported("ROLE_RESOLVER")  # type: ignore[no-any-return]
+
+    @property
+    def ROLE_GROUPS(self) -> Mapping[str, str]:
+        return _value("ROLE_GROUPS")  # type: ignore[no-any-return]
+
+    @property
+    def ORGANIZATION_RESOLVER(self) -> OrganizationResolver | None:
+        return _imported("ORGANIZATION_RESOLVER")  # type: ignore[no-any-return]
+
+    @property
+    def TARGET_TYPES(self) -> Mapping[str, str]:
+        return _value("TARGET_TYPES")  # type: ignore[no-any-return]
+
+    @property
+    def TRUSTED_PROXIES(self) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+        return _trusted_proxies()
+
+    @property
+    def MAX_BODY_SIZE(self) -> int:
+        return _value("MAX_BODY_SIZE")  # type: ignore[no-any-return]
+
+    @property
+    def MAX_JSON_DEPTH(self) -> int:
+        return _value("MAX_JSON_DEPTH")  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _trusted_proxies() -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    value = _value("TRUSTED_PROXIES")
+    if value is None or isinstance(value, int):
+        return value
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in value]
+
+
+#: The one settings object. Never rebound; its caches are cleared in place.
+app_settings = ConvitesSettings()
+
+_CACHES: list[Any] = [_value, _imported, _trusted_proxies]
+
+
+def clear_caches() -> None:
+    """Forget every cached value (called on ``setting_changed``)."""
+    for cached in _CACHES:
+        cached.cache_clear()
+
+
+def register_cache(func: Any) -> Any:
+    """Decorator for a ``functools.cache`` function derived from settings: cleared with the rest."""
+    _CACHES.append(func)
+    return func
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in {SETTING_NAME, "SECRET_KEY", "AUTH_USER_MODEL"}:
+        clear_caches()

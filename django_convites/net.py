@@ -1,0 +1,90 @@
+"""The client's IP and user agent, from one place (contract section 8).
+
+``REMOTE_ADDR`` is the client unless ``TRUSTED_PROXIES`` says what stands in front of Django. Then the
+chain ``X-Forwarded-For + [REMOTE_ADDR]`` is walked right to left and the first hop that is not a trusted
+proxy is the client. A header a client sends can only add hops on the left, so it never wins. The audit
+log, every throttle and the API-token IP allow-lists use this resolver.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from django_convites.conf import app_settings
+
+#: Longest user agent kept; longer ones are cut.
+USER_AGENT_MAX_LENGTH = 512
+#: Most X-Forwarded-For hops looked at; a longer header is cut on the left (the client's side).
+MAX_FORWARDED_HOPS = 32
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """What services record about the request that caused them (never the request itself)."""
+
+    ip: str | None = None
+    user_agent: str = ""
+
+
+def parse_ip(value: str) -> IPAddress | None:
+    """An address from a header hop (``1.2.3.4``, ``1.2.3.4:80``, ``[::1]:443``, ``::1``); None if invalid."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: IPAddress, position: int, trusted: Any) -> bool:
+    if isinstance(trusted, int):
+        return position < trusted
+    return any(address in network for network in trusted)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's IP address as a string, or None when even ``REMOTE_ADDR`` is not an address."""
+    remote = parse_ip(request.META.get("REMOTE_ADDR", "") or "")
+    trusted = app_settings.TRUSTED_PROXIES
+    if remote is None or trusted is None:
+        return None if remote is None else str(remote)
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "") or ""
+    hops = [hop for hop in header.split(",") if hop.strip()][-MAX_FORWARDED_HOPS:]
+    client = remote
+    # Walk right to left: REMOTE_ADDR (position 0), then the header's hops.
+    for position, raw in enumerate(reversed(hops), start=1):
+        if not _is_trusted(client, position - 1, trusted):
+            break
+        hop = parse_ip(raw)
+        if hop is None:
+            # A trusted proxy passed on garbage: the last good hop is the best we know.
+            break
+        client = hop
+    return str(client)
+
+
+def user_agent(request: HttpRequest) -> str:
+    """The ``User-Agent`` header, cut to :data:`USER_AGENT_MAX_LENGTH`, without control characters."""
+    agent = request.META.get("HTTP_USER_AGENT", "") or ""
+    return "".join(char for char in agent[:USER_AGENT_MAX_LENGTH] if char.isprintable())
+
+
+def request_meta(request: HttpRequest) -> RequestMeta:
+    """The :class:`RequestMeta` of ``request``; cached on it."""
+    cached = getattr(request, "_convites_meta", None)
+    if cached is None:
+        cached = RequestMeta(ip=client_ip(request), user_agent=user_agent(request))
+        request._convites_meta = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]

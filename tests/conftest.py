@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from django_convites.conf import SETTING_NAME, user_settings
+from django_convites.roles import forget_role
+
+
+@pytest.fixture
+def convites_settings() -> Iterator[Callable[..., None]]:
+    """Merge keys onto the current DJANGO_CONVITES for the rest of the test."""
+    overrides: list[Any] = []
+
+    def apply(**keys: Any) -> None:
+        merged = {**user_settings(), **keys}
+        override = override_settings(**{SETTING_NAME: merged})
+        override.enable()
+        overrides.append(override)
+
+    yield apply
+    for override in reversed(overrides):
+        override.disable()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def make_user(django_user_model: Any, username: str, *, role: str = "usuario", **extra: Any) -> Any:
+    if role == "root":
+        user = django_user_model.objects.create_superuser(username=username, password="x", **extra)
+    else:
+        user = django_user_model.objects.create_user(username=username, password="x", **extra)
+    if role in {"admin", "gestor"}:
+        group, _ = Group.objects.get_or_create(name=role)
+        user.groups.add(group)
+    forget_role(user)
+    return user
+
+
+@pytest.fixture
+def users(django_user_model: Any, db: None) -> dict[str, Any]:
+    """One user per role, named after it."""
+    return {role: make_user(django_user_model, role, role=role) for role in ("root", "admin", "gestor", "usuario")}
+
+
+@pytest.fixture
+def atomic_requests() -> bool:
+    return bool(settings.DATABASES["default"].get("ATOMIC_REQUESTS"))
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: Any) -> None:
+    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")

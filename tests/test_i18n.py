@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from django_convites.exceptions import RequestTooLarge
+
+LOCALE = Path(__file__).resolve().parents[1] / "django_convites" / "locale"
+
+
+def entries(po: Path) -> list[tuple[str, str]]:
+    text = po.read_text(encoding="utf-8")
+    return re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"', text, re.MULTILINE)
+
+
+def test_every_portuguese_message_is_translated_and_not_fuzzy():
+    po = LOCALE / "pt_BR" / "LC_MESSAGES" / "django.po"
+    untranslated = [msgid for msgid, msgstr in entries(po) if msgid and not msgstr]
+    assert untranslated == []
+    assert "#, fuzzy" not in po.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["pt_BR", "en"])
+def test_compiled_catalogs_are_newer_than_their_sources(language):
+    folder = LOCALE / language / "LC_MESSAGES"
+    assert (folder / "django.mo").stat().st_size > 0
+    # Same set of ids in the .mo as in the .po: the catalog was compiled after the last edit.
+    import gettext
+
+    catalog = gettext.GNUTranslations((folder / "django.mo").open("rb"))
+    ids = {msgid for msgid, _ in entries(folder / "django.po") if msgid}
+    if language == "pt_BR":
+        assert {msgid for msgid in ids if catalog.gettext(msgid) != msgid} >= ids - {"Convites", "user agent"}
+
+
+def test_errors_speak_portuguese():
+    with translation.override("pt-br"):
+        assert str(RequestTooLarge().detail) == "O corpo da requisição é grande demais."
+    with translation.override("en"):
+        assert str(RequestTooLarge().detail) == "The request body is too large."
+
+
+@pytest.mark.django_db
+def test_api_error_in_portuguese(client, convites_settings):
+    convites_settings(MAX_BODY_SIZE=1024)
+    response = client.generic(
+        "POST", "/api/t/echo/", "[" + "1," * 1000 + "1]", content_type="application/json", HTTP_ACCEPT_LANGUAGE="pt-br"
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "O corpo da requisição é grande demais.", "code": "request_too_large"}
