@@ -1,0 +1,131 @@
+"""Settings of the example project: a demo site, not a production template.
+
+Environment variables:
+
+- ``DATABASE_URL``: any URL dj-database-url reads; SQLite file ``example_project/db.sqlite3`` when unset.
+- ``EMAIL_FILE_PATH``: a folder; mail is written there as files instead of printed to the console.
+- ``DJANGO_DEBUG``: ``0``/``false``/``no``/``off`` turns debug off (on by default: it is a demo).
+- ``DJANGO_SECRET_KEY``: the secret key; the fallback is public and only fit for a demo.
+- ``DJANGO_ALLOWED_HOSTS``: comma-separated host names when debug is off (default: localhost only).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = (os.environ.get("DJANGO_DEBUG") or "1").strip().lower() not in {"0", "false", "no", "off"}
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-example-project-demo-only-never-use-in-production")
+if DEBUG:
+    ALLOWED_HOSTS = ["*"]
+else:
+    ALLOWED_HOSTS = [
+        host.strip()
+        for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+        if host.strip()
+    ]
+
+HAS_DRF_SPECTACULAR = importlib.util.find_spec("drf_spectacular") is not None
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_convites",
+    "demo",
+]
+if HAS_DRF_SPECTACULAR:
+    INSTALLED_APPS.append("drf_spectacular")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp marks request.user as verified (or not) by a second factor; it must follow authentication.
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+ASGI_APPLICATION = "example_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo passwords are short on purpose
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)")]
+TIME_ZONE = "America/Sao_Paulo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "convites@example.com"
+
+REST_FRAMEWORK = {
+    # Session authentication serves the browsable API and the HTML pages. When the package ships
+    # django_convites.api.authentication.BearerAuthentication (JWT access tokens and API tokens), it goes
+    # first in this list.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # The app's own {"detail", "code"} error shape, for the site's own API views too.
+    "EXCEPTION_HANDLER": "django_convites.api.exceptions.exception_handler",
+}
+if HAS_DRF_SPECTACULAR:
+    REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+    SPECTACULAR_SETTINGS = {
+        "TITLE": "django-convites example project",
+        "DESCRIPTION": "Invites, API tokens, JWT sessions, two-factor authentication and audit log.",
+        "SERVE_INCLUDE_SCHEMA": False,
+    }
+
+# Every key has a safe default, so the demo sets none; `manage.py check` explains a bad value. The keys are
+# listed in the configuration reference of the docs.
+DJANGO_CONVITES: dict[str, object] = {}

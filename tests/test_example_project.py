@@ -1,0 +1,253 @@
+"""The example project runs: each test drives ``example_project/manage.py`` in a subprocess.
+
+The subprocesses use the example project's settings and a temporary SQLite file through ``DATABASE_URL``;
+they import the same ``django_convites`` these tests import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import django_convites
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MANAGE_PY = REPO_ROOT / "example_project" / "manage.py"
+PACKAGE_PARENT = Path(django_convites.__file__).resolve().parent.parent
+COMMAND_TIMEOUT = 60
+SERVER_START_TIMEOUT = 20
+DEMO_USERS = {"root", "admin", "gestor", "usuario"}
+
+COUNTS = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from demo.models import Nucleo, Organizacao
+print(json.dumps({
+    "users": get_user_model().objects.count(),
+    "groups": Group.objects.count(),
+    "organizations": Organizacao.objects.count(),
+    "nuclei": Nucleo.objects.count(),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class ExampleSite:
+    env: dict[str, str]
+    demo_output: str
+
+
+def example_env(database: Path, **extra: str) -> dict[str, str]:
+    """The environment of a subprocess: the example project's settings on ``database``, nothing inherited
+    that would change them."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DJANGO_") and name not in {"DATABASE_URL", "EMAIL_FILE_PATH", "PYTHONPATH"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="example_project.settings",
+        DATABASE_URL=f"sqlite:///{database}",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
+        PYTHONIOENCODING="utf-8",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run ``manage.py *args``; fail with its output unless it succeeds; return its stdout."""
+    result = subprocess.run(
+        [sys.executable, str(MANAGE_PY), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def shell_json(env: dict[str, str], code: str) -> Any:
+    """Run ``code`` in ``manage.py shell``; it prints one JSON document as its last line."""
+    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> ExampleSite:
+    env = example_env(tmp_path_factory.mktemp("example_project") / "db.sqlite3")
+    output = manage(env, "demo", "--noserve", "--addrport", "0.0.0.0:8123")
+    return ExampleSite(env=env, demo_output=output)
+
+
+def test_system_checks_pass(site: ExampleSite) -> None:
+    assert "System check identified no issues" in manage(site.env, "check")
+
+
+def test_demo_creates_the_users_and_an_organization_with_two_nuclei(site: ExampleSite) -> None:
+    data = shell_json(
+        site.env,
+        "import json\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from demo.models import Organizacao\n"
+        "users = {u.username: [u.is_superuser, u.is_staff, sorted(u.groups.values_list('name', flat=True))]"
+        " for u in get_user_model().objects.all()}\n"
+        "orgs = {o.nome: sorted(o.nucleos.values_list('nome', flat=True)) for o in Organizacao.objects.all()}\n"
+        "print(json.dumps({'users': users, 'orgs': orgs}))",
+    )
+    assert data["users"] == {
+        "root": [True, True, []],
+        "admin": [False, True, ["admin"]],
+        "gestor": [False, False, ["gestor"]],
+        "usuario": [False, False, []],
+    }
+    assert data["orgs"] == {"Organização Demo": ["Núcleo Norte", "Núcleo Sul"]}
+
+
+def test_demo_prints_how_to_log_in(site: ExampleSite) -> None:
+    output = site.demo_output
+    assert "demo12345" in output
+    for username in DEMO_USERS:
+        assert username in output
+    # An unspecified bind address becomes a URL a local browser can open.
+    assert "http://127.0.0.1:8123/accounts/login/" in output
+    assert "curl" in output
+    assert "http://127.0.0.1:8123/api/" in output
+
+
+def test_demo_data_is_idempotent_and_resets_passwords(site: ExampleSite) -> None:
+    before = shell_json(site.env, COUNTS)
+    manage(site.env, "demo_data", "--password", "outra-senha")
+    after = shell_json(site.env, COUNTS)
+    assert after == before
+    assert after == {"users": 4, "groups": 2, "organizations": 1, "nuclei": 2}
+    passwords = shell_json(
+        site.env,
+        "import json\n"
+        "from django.contrib.auth import get_user_model\n"
+        "print(json.dumps({u.username: u.check_password('outra-senha') for u in get_user_model().objects.all()}))",
+    )
+    assert passwords == dict.fromkeys(DEMO_USERS, True)
+
+
+def test_demo_users_have_one_role_each(site: ExampleSite) -> None:
+    roles = shell_json(
+        site.env,
+        "import json\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django_convites.roles import role_of\n"
+        "print(json.dumps({u.username: role_of(u).value for u in get_user_model().objects.all()}))",
+    )
+    assert roles == {"root": "root", "admin": "admin", "gestor": "gestor", "usuario": "usuario"}
+
+
+def test_mail_goes_to_files_in_email_file_path(site: ExampleSite, tmp_path: Path) -> None:
+    mail_dir = tmp_path / "sent_emails"
+    env = {**site.env, "EMAIL_FILE_PATH": str(mail_dir)}
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.core.mail import send_mail\n"
+        "send_mail('Convite', 'Seu convite chegou.', None, ['alguem@example.com'])",
+    )
+    files = list(mail_dir.iterdir())
+    assert len(files) == 1
+    assert "Subject: Convite" in files[0].read_text(encoding="utf-8")
+
+
+def test_mail_goes_to_the_console_by_default(site: ExampleSite) -> None:
+    output = manage(
+        site.env,
+        "shell",
+        "-c",
+        "from django.core.mail import send_mail\n"
+        "send_mail('Convite', 'Seu convite chegou.', None, ['alguem@example.com'])",
+    )
+    assert "Subject: Convite" in output
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    """GET ``url``: status, content type and body, for error statuses too."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http://127.0.0.1 only
+            return response.status, response.headers.get_content_type(), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get_content_type(), error.read()
+
+
+@pytest.fixture
+def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
+    """The example project served by ``runserver`` on a free port; yields its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "runserver.log"
+    # Debug off: with DEBUG on, Django answers an unmatched URL with its technical 404 page and never
+    # calls handler404.
+    env = {**site.env, "DJANGO_DEBUG": "0"}
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(MANAGE_PY), "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"runserver exited with {process.returncode}:\n{log_path.read_text('utf-8')}")
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"runserver did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text('utf-8')}")
+                    time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def test_runserver_serves_the_json_api_and_json_errors(server: str) -> None:
+    status, content_type, body = get(f"{server}/api/")
+    assert (status, content_type) == (200, "application/json")
+    assert isinstance(json.loads(body), dict)
+
+    status, content_type, body = get(f"{server}/api/does-not-exist/")
+    assert (status, content_type) == (404, "application/json")
+    error = json.loads(body)
+    assert error["code"] == "not_found"
+    assert error["detail"]
+
+    status, content_type, body = get(f"{server}/")
+    assert (status, content_type) == (200, "text/html")
+    assert b"django-convites" in body
