@@ -10,4 +10,5 @@ app_name = "convites_api"
 
 urlpatterns = [
     path("", views.APIRootView.as_view(), name="root"),
+    path("auditoria/", views.AuditEventViewSet.as_view({"get": "list"}), name="audit-list"),
 ]

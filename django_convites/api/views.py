@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.permissions import AllowAny
+from django.db.models import QuerySet
+from django.urls import reverse
+from rest_framework import exceptions, mixins
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_convites.api.base import ConvitesAPIView
+from django_convites import roles
+from django_convites.api.base import ConvitesAPIView, ConvitesGenericViewSet
+from django_convites.api.pagination import NewestFirstPagination
+from django_convites.api.serializers import AuditEventSerializer, AuditFilterSerializer
+from django_convites.models import AuditEvent
 
 
 class APIRootView(ConvitesAPIView):
@@ -16,4 +23,36 @@ class APIRootView(ConvitesAPIView):
     schema = None  # a table of links, not an operation worth documenting
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response({"nome": "django-convites", "endpoints": {}})
+        endpoints = {"auditoria": request.build_absolute_uri(reverse("convites_api:audit-list"))}
+        return Response({"nome": "django-convites", "endpoints": endpoints})
+
+
+class AuditEventViewSet(mixins.ListModelMixin, ConvitesGenericViewSet):
+    """``GET /api/auditoria/``: one's own events; root and admin see everyone's (contract section 8).
+
+    Filters: ``usuario`` (a user id), ``evento``, ``desde`` and ``ate`` (ISO 8601 date-times).
+    """
+
+    serializer_class = AuditEventSerializer
+    pagination_class = NewestFirstPagination
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        filters = AuditFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        user = self.request.user
+        queryset = AuditEvent.objects.all()
+        if not roles.allows(user, roles.Action.READ_AUDIT_OF_OTHERS):
+            if wanted.get("usuario", user.pk) != user.pk:
+                raise exceptions.PermissionDenied()
+            queryset = queryset.filter(actor_id=user.pk)
+        elif "usuario" in wanted:
+            queryset = queryset.filter(actor_id=wanted["usuario"])
+        if "evento" in wanted:
+            queryset = queryset.filter(event=wanted["evento"])
+        if "desde" in wanted:
+            queryset = queryset.filter(created_at__gte=wanted["desde"])
+        if "ate" in wanted:
+            queryset = queryset.filter(created_at__lte=wanted["ate"])
+        return queryset

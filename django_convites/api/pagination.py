@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from rest_framework.pagination import CursorPagination
+
+
+class NewestFirstPagination(CursorPagination):
+    """Cursor pages, newest first, ordered by the primary key: a page costs the same at any depth."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "limite"
+    max_page_size = 200

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from django_convites.models import AuditEvent
+
+
+class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    evento = serializers.CharField(source="event")
+    usuario = serializers.IntegerField(source="actor_id", allow_null=True)
+    alvo_tipo = serializers.CharField(source="target_type")
+    alvo_id = serializers.CharField(source="target_id")
+    criado_em = serializers.DateTimeField(source="created_at")
+    detalhes = serializers.JSONField(source="details")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "evento", "usuario", "alvo_tipo", "alvo_id", "ip", "user_agent", "criado_em", "detalhes"]
+        read_only_fields = fields
+
+
+class AuditFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The query string of ``GET /api/auditoria/``."""
+
+    usuario = serializers.IntegerField(required=False, min_value=1)
+    evento = serializers.CharField(required=False, max_length=64)
+    desde = serializers.DateTimeField(required=False)
+    ate = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "desde" in attrs and "ate" in attrs and attrs["desde"] > attrs["ate"]:
+            raise serializers.ValidationError({"ate": [_("Must not be before 'desde'.")]})
+        return attrs

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from django_convites.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/auditoria/"
+
+
+@pytest.fixture
+def events(users):
+    """Two events per role's user, one of them old."""
+    old = timezone.now() - timedelta(days=10)
+    for name, user in users.items():
+        AuditEvent.objects.create(event="teste_feito", actor=user, ip="198.51.100.7", details={"quem": name})
+        AuditEvent.objects.create(event="teste_velho", actor=user, created_at=old)
+    return AuditEvent.objects.count()
+
+
+def listed(api_client, user, **params):
+    api_client.force_authenticate(user)
+    response = api_client.get(URL, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_anonymous_gets_401_or_403_with_code(api_client):
+    response = api_client.get(URL)
+    assert response.status_code in {401, 403}
+    assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("role", ["root", "admin"])
+def test_root_and_admin_read_everyone(api_client, users, events, role):
+    page = listed(api_client, users[role])
+    assert len(page["results"]) == events
+    ids = [row["id"] for row in page["results"]]
+    assert ids == sorted(ids, reverse=True)
+
+
+@pytest.mark.parametrize("role", ["gestor", "usuario"])
+def test_others_read_only_their_own(api_client, users, events, role):
+    page = listed(api_client, users[role])
+    assert {row["usuario"] for row in page["results"]} == {users[role].pk}
+    assert len(page["results"]) == 2
+    own = listed(api_client, users[role], usuario=users[role].pk)
+    assert len(own["results"]) == 2
+    response = api_client.get(URL, {"usuario": users["root"].pk})
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_wire_fields(api_client, users, events):
+    row = listed(api_client, users["usuario"], evento="teste_feito")["results"][0]
+    assert set(row) == {"id", "evento", "usuario", "alvo_tipo", "alvo_id", "ip", "user_agent", "criado_em", "detalhes"}
+    assert row["evento"] == "teste_feito"
+    assert row["detalhes"] == {"quem": "usuario"}
+    assert row["ip"] == "198.51.100.7"
+
+
+def test_filters(api_client, users, events):
+    root = users["root"]
+    assert len(listed(api_client, root, usuario=users["gestor"].pk)["results"]) == 2
+    assert len(listed(api_client, root, evento="teste_velho")["results"]) == 4
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    assert {r["evento"] for r in listed(api_client, root, desde=since)["results"]} == {"teste_feito"}
+    assert {r["evento"] for r in listed(api_client, root, ate=since)["results"]} == {"teste_velho"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"usuario": "abc"}, {"usuario": "-1"}, {"desde": "ontem"}, {"desde": "2026-02-01T00:00", "ate": "2026-01-01T00:00"}],
+)
+def test_bad_filters_are_400_with_code(api_client, users, params):
+    api_client.force_authenticate(users["root"])
+    response = api_client.get(URL, params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_cursor_pages_walk_every_event_once(api_client, users, events):
+    api_client.force_authenticate(users["root"])
+    seen = []
+    url = f"{URL}?limite=3"
+    while url:
+        page = api_client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == events
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_a_page_costs_the_same_queries_deep_or_shallow(api_client, users, events, django_assert_num_queries):
+    user = users["usuario"]
+    api_client.force_authenticate(user)
+    first = api_client.get(URL, {"limite": 1}).json()
+    # The role is cached on the (force-authenticated) user object: the page is one indexed query.
+    with django_assert_num_queries(1):
+        api_client.get(first["next"])
