@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BASE = len(ALPHABET)
@@ -49,7 +49,7 @@ class MalformedToken(ValueError):
 @dataclass(frozen=True)
 class ParsedToken:
     kind: Kind
-    secret: str
+    secret: str = field(repr=False)
 
     @property
     def digest(self) -> str:

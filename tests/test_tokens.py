@@ -157,3 +157,10 @@ def test_the_package_uses_secrets_not_random():
     assert "import secrets" in source
     assert not re.search(r"^import random|^from random", source, re.MULTILINE)
     assert all(char in string.digits + string.ascii_letters for char in tokens.ALPHABET)
+
+
+def test_a_parsed_token_never_shows_its_secret_in_repr():
+    token = tokens.generate(Kind.INVITE)
+    parsed = tokens.parse(token)
+    assert token not in repr(parsed)
+    assert token[4:] not in str(parsed)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -10,7 +12,7 @@ from django_convites.models import AuditEvent
 
 class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     evento = serializers.CharField(source="event")
-    usuario = serializers.IntegerField(source="actor_id", allow_null=True)
+    usuario = serializers.ReadOnlyField(source="actor_id")
     alvo_tipo = serializers.CharField(source="target_type")
     alvo_id = serializers.CharField(source="target_id")
     criado_em = serializers.DateTimeField(source="created_at")
@@ -25,10 +27,17 @@ class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 class AuditFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """The query string of ``GET /api/auditoria/``."""
 
-    usuario = serializers.IntegerField(required=False, min_value=1)
+    usuario = serializers.CharField(required=False, max_length=64)
     evento = serializers.CharField(required=False, max_length=64)
     desde = serializers.DateTimeField(required=False)
     ate = serializers.DateTimeField(required=False)
+
+    def validate_usuario(self, value: str) -> Any:
+        """A primary key of the site's user model, whatever its type."""
+        try:
+            return get_user_model()._meta.pk.to_python(value)  # type: ignore[union-attr]
+        except DjangoValidationError:
+            raise serializers.ValidationError(_("Not a valid user id.")) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "desde" in attrs and "ate" in attrs and attrs["desde"] > attrs["ate"]:
