@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import models
 
+from django_convites import roles
 from django_convites.bookkeeping import run_despite_rollback
+from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -107,3 +110,31 @@ def events_for(target: Any) -> models.QuerySet[AuditEvent]:
     """The access history of one target, newest first."""
     target_type, target_id = target_of(target)
     return AuditEvent.objects.filter(target_type=target_type, target_id=target_id).order_by("-id")
+
+
+def events_visible_to(
+    user: Any,
+    *,
+    actor_id: Any = None,
+    event: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> models.QuerySet[AuditEvent]:
+    """Events ``user`` may read, filtered: everyone's for root and admin, otherwise only their own.
+
+    Asking for another user's events without the right raises :class:`~django_convites.exceptions.NotAllowed`.
+    """
+    queryset = AuditEvent.objects.all()
+    if not roles.allows(user, roles.Action.READ_AUDIT_OF_OTHERS):
+        if actor_id is not None and actor_id != user.pk:
+            raise NotAllowed()
+        actor_id = user.pk
+    if actor_id is not None:
+        queryset = queryset.filter(actor_id=actor_id)
+    if event is not None:
+        queryset = queryset.filter(event=event)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lte=until)
+    return queryset

@@ -28,3 +28,9 @@ class RequestTooLarge(ConvitesError):
     status_code = 413
     code = "request_too_large"
     default_detail = _("The request body is too large.")
+
+
+class NotAllowed(ConvitesError):
+    status_code = 403
+    code = "permission_denied"
+    default_detail = _("You do not have permission to perform this action.")

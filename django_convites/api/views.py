@@ -4,15 +4,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from rest_framework import exceptions, mixins
+from rest_framework import mixins
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_convites import roles
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericViewSet
 from django_convites.api.pagination import NewestFirstPagination
 from django_convites.api.serializers import AuditEventSerializer, AuditFilterSerializer
+from django_convites.audit import events_visible_to
 from django_convites.models import AuditEvent
 
 
@@ -41,18 +41,10 @@ class AuditEventViewSet(mixins.ListModelMixin, ConvitesGenericViewSet):
         filters = AuditFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data
-        user = self.request.user
-        queryset = AuditEvent.objects.all()
-        if not roles.allows(user, roles.Action.READ_AUDIT_OF_OTHERS):
-            if wanted.get("usuario", user.pk) != user.pk:
-                raise exceptions.PermissionDenied()
-            queryset = queryset.filter(actor_id=user.pk)
-        elif "usuario" in wanted:
-            queryset = queryset.filter(actor_id=wanted["usuario"])
-        if "evento" in wanted:
-            queryset = queryset.filter(event=wanted["evento"])
-        if "desde" in wanted:
-            queryset = queryset.filter(created_at__gte=wanted["desde"])
-        if "ate" in wanted:
-            queryset = queryset.filter(created_at__lte=wanted["ate"])
-        return queryset
+        return events_visible_to(
+            self.request.user,
+            actor_id=wanted.get("usuario"),
+            event=wanted.get("evento"),
+            since=wanted.get("desde"),
+            until=wanted.get("ate"),
+        )
