@@ -20,4 +20,5 @@ class DjangoConvitesConfig(AppConfig):
         checks.register(convites_checks.check_settings)
         checks.register(convites_checks.check_installed_apps)
         checks.register(convites_checks.check_middleware)
+        checks.register(convites_checks.check_invite_settings)
         request_finished.connect(flush_after_request, dispatch_uid="django_convites.bookkeeping")

@@ -82,3 +82,32 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             id="django_convites.W001",
         )
     ]
+
+
+def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E018: the organization and nucleus settings do not fit together; E019: lifetime above its maximum."""
+    from django_convites import conf, orgs
+
+    if check_settings():
+        return []  # one key is wrong already; E001-E017 say which
+    errors: list[CheckMessage] = []
+    problem = orgs.configuration_problem()
+    if problem:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}: {problem}",
+                hint="Name the host's models as 'app_label.ModelName' and the nucleus's foreign key to the "
+                "organization in NUCLEUS_ORGANIZATION_FIELD.",
+                id="django_convites.E018",
+            )
+        )
+    settings_ = conf.app_settings
+    if settings_.INVITE_LIFETIME > settings_.INVITE_MAX_LIFETIME:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['INVITE_LIFETIME'] is longer than INVITE_MAX_LIFETIME.",
+                hint="The default lifetime of an invite must not exceed the longest one an issuer may ask for.",
+                id="django_convites.E019",
+            )
+        )
+    return errors

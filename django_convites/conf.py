@@ -9,8 +9,10 @@ the same message. Values are cached and the cache is cleared on ``setting_change
 
 from __future__ import annotations
 
+import datetime
 import functools
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_SIZE": 64 * 1024,
     # Deepest nesting of arrays and objects the API parses; deeper gets 400 ``parse_error``.
     "MAX_JSON_DEPTH": 32,
+    # The host's organization model as "app_label.ModelName"; None: invites carry no organization.
+    "ORGANIZATION_MODEL": None,
+    # The host's nucleus model as "app_label.ModelName"; None: invites carry no nuclei.
+    "NUCLEUS_MODEL": None,
+    # The nucleus model's foreign key to the organization model.
+    "NUCLEUS_ORGANIZATION_FIELD": "organization",
+    # Lifetime of an invite when the issuer names no ``data_expiracao``, in seconds (or a timedelta).
+    "INVITE_LIFETIME": 7 * 24 * 3600,
+    # The longest lifetime an issuer may ask for, in seconds (or a timedelta).
+    "INVITE_MAX_LIFETIME": 30 * 24 * 3600,
+    # Invites one issuer may create per calendar day in TIME_ZONE; root is exempt; None: no quota.
+    "INVITES_PER_DAY": 5,
+    # DRF rate of invite validations per client IP ("60/minute"); None: not throttled.
+    "INVITE_VALIDATION_RATE": "60/minute",
 }
 
 
@@ -105,6 +121,54 @@ def _check_trusted_proxies(value: Any) -> str | None:
     return "must be None, a number of proxies (int) or a non-empty list of CIDRs."
 
 
+def _check_model_label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.count(".") != 1:
+        return "must be None or a model label such as 'myapp.Organization'."
+    from django.apps import apps
+
+    if not apps.ready:
+        return None
+    try:
+        apps.get_model(value)
+    except LookupError:
+        return f"names {value!r}, which is not an installed model."
+    return None
+
+
+def _check_field_name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.isidentifier():
+        return "must be the name of a field, such as 'organization'."
+    return None
+
+
+def _check_duration(value: Any) -> str | None:
+    seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 60 <= seconds <= 366 * 24 * 3600:
+        return "must be a number of seconds (or a timedelta) between one minute and 366 days."
+    return None
+
+
+def _check_optional_count(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        return "must be None (no quota) or an integer between 1 and 10000."
+    return None
+
+
+_RATE = re.compile(r"(\d+)/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _check_rate(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _RATE.fullmatch(value) or int(value.split("/")[0]) < 1:
+        return "must be None or a rate such as '60/minute' (a count, then second, minute, hour or day)."
+    return None
+
+
 def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -126,6 +190,13 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "TRUSTED_PROXIES": ("django_convites.E007", _check_trusted_proxies),
     "MAX_BODY_SIZE": ("django_convites.E008", _int_between(1024, 64 * 1024 * 1024)),
     "MAX_JSON_DEPTH": ("django_convites.E009", _int_between(2, 512)),
+    "ORGANIZATION_MODEL": ("django_convites.E011", _check_model_label),
+    "NUCLEUS_MODEL": ("django_convites.E012", _check_model_label),
+    "NUCLEUS_ORGANIZATION_FIELD": ("django_convites.E013", _check_field_name),
+    "INVITE_LIFETIME": ("django_convites.E014", _check_duration),
+    "INVITE_MAX_LIFETIME": ("django_convites.E015", _check_duration),
+    "INVITES_PER_DAY": ("django_convites.E016", _check_optional_count),
+    "INVITE_VALIDATION_RATE": ("django_convites.E017", _check_rate),
 }
 
 
@@ -181,6 +252,39 @@ class ConvitesSettings:
     @property
     def MAX_JSON_DEPTH(self) -> int:
         return _value("MAX_JSON_DEPTH")  # type: ignore[no-any-return]
+
+    @property
+    def ORGANIZATION_MODEL(self) -> str | None:
+        return _value("ORGANIZATION_MODEL")  # type: ignore[no-any-return]
+
+    @property
+    def NUCLEUS_MODEL(self) -> str | None:
+        return _value("NUCLEUS_MODEL")  # type: ignore[no-any-return]
+
+    @property
+    def NUCLEUS_ORGANIZATION_FIELD(self) -> str:
+        return _value("NUCLEUS_ORGANIZATION_FIELD")  # type: ignore[no-any-return]
+
+    @property
+    def INVITE_LIFETIME(self) -> datetime.timedelta:
+        return _duration("INVITE_LIFETIME")
+
+    @property
+    def INVITE_MAX_LIFETIME(self) -> datetime.timedelta:
+        return _duration("INVITE_MAX_LIFETIME")
+
+    @property
+    def INVITES_PER_DAY(self) -> int | None:
+        return _value("INVITES_PER_DAY")  # type: ignore[no-any-return]
+
+    @property
+    def INVITE_VALIDATION_RATE(self) -> str | None:
+        return _value("INVITE_VALIDATION_RATE")  # type: ignore[no-any-return]
+
+
+def _duration(key: str) -> datetime.timedelta:
+    value = _value(key)
+    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=value)
 
 
 @functools.cache

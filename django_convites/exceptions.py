@@ -34,3 +34,73 @@ class NotAllowed(ConvitesError):
     status_code = 403
     code = "permission_denied"
     default_detail = _("You do not have permission to perform this action.")
+
+
+class InvalidField(ConvitesError):
+    """One input field is wrong; the API answers DRF's field map ``{field: [detail]}`` with 400."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, field: str, detail: str | Promise) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+# -- invites -----------------------------------------------------------------------------------------------
+
+
+class InvalidCodeFormat(ConvitesError):
+    status_code = 400
+    code = "invalid_code_format"
+    default_detail = _("This is not an invite code.")
+
+
+class InviteNotFound(ConvitesError):
+    status_code = 404
+    code = "invite_not_found"
+    default_detail = _("No invite matches.")
+
+
+class InviteUsed(ConvitesError):
+    """Using or revoking an invite that was already used."""
+
+    status_code = 409
+    code = "invite_used"
+    default_detail = _("This invite has already been used.")
+
+
+class InviteUsedGone(InviteUsed):
+    """Validating an invite that was already used."""
+
+    status_code = 410
+
+
+class InviteExpired(ConvitesError):
+    status_code = 410
+    code = "invite_expired"
+    default_detail = _("This invite has expired.")
+
+
+class InviteRevoked(ConvitesError):
+    """Validating or using a revoked invite."""
+
+    status_code = 410
+    code = "invite_revoked"
+    default_detail = _("This invite has been revoked.")
+
+
+class InviteAlreadyRevoked(InviteRevoked):
+    """Revoking an invite that was already revoked."""
+
+    status_code = 409
+
+
+class InviteQuotaExceeded(ConvitesError):
+    status_code = 429
+    code = "invite_quota_exceeded"
+    default_detail = _("You have created as many invites as you may today.")
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after

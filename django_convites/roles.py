@@ -169,4 +169,5 @@ def may_manage_organization(user: Any, organization_id: Any) -> bool:
     managed = managed_organizations(user)
     if managed is None:
         return True
-    return organization_id is not None and organization_id in managed
+    # Compared as text: a resolver may answer 7 where the invite stores "7".
+    return organization_id is not None and str(organization_id) in {str(item) for item in managed}

@@ -45,3 +45,24 @@ def _audit(signal: DomainSignal, **kwargs: Any) -> None:
     from django_convites.audit import record_event
 
     record_event(signal, **kwargs)
+
+
+# -- invites (contract section 4) ------------------------------------------------------------------------
+# Sent with ``sender=Invite`` and ``target`` the invite (None when no invite matched).
+
+#: An invite was created. ``details``: ``tipo_destino``, ``organizacao``, ``nucleos``, ``data_expiracao``.
+invite_issued = DomainSignal("convite_gerado")
+#: A code was checked and the invite can be used.
+invite_validated = DomainSignal("convite_validado")
+#: A well-formed code was checked and cannot be used. ``details["motivo"]``: the error code.
+invite_validation_failed = DomainSignal("convite_validacao_falhou", failure=True)
+#: An invite was spent. Also sent with ``invite`` and ``user``: the host attaches the user here.
+invite_used = DomainSignal("convite_usado")
+#: A logged-in user tried to spend an invite that cannot be used. ``details["motivo"]``: the error code.
+invite_use_failed = DomainSignal("convite_uso_falhou", failure=True)
+#: An invite was revoked.
+invite_revoked = DomainSignal("convite_revogado")
+#: The role table refused an invite action. ``details``: ``acao`` and ``motivo``.
+invite_denied = DomainSignal("convite_negado", failure=True)
+#: An issuer asked for an invite beyond ``INVITES_PER_DAY``. ``details``: ``limite``.
+invite_quota_exceeded = DomainSignal("convite_cota_excedida", failure=True)

@@ -68,3 +68,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def _postgres_only(request: Any) -> None:
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Throttle counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

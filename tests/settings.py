@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_convites",
+    "tests.hostapp",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -63,3 +64,9 @@ TEMPLATES = [
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+DJANGO_CONVITES = {
+    "ORGANIZATION_MODEL": "hostapp.Organization",
+    "NUCLEUS_MODEL": "hostapp.Nucleus",
+    "NUCLEUS_ORGANIZATION_FIELD": "organization",
+}

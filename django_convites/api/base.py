@@ -23,6 +23,8 @@ def _non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
 
 class ConvitesAPIMixin:
     parser_classes = [JSONParser]
+    #: The view runs outside ATOMIC_REQUESTS; read by the exception handler.
+    convites_owns_transactions = True
 
     def get_exception_handler(self) -> Callable[..., Any]:
         return exception_handler

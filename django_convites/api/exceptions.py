@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import connections
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from django_convites.exceptions import ConvitesError, RequestTooLarge
+from django_convites.exceptions import ConvitesError, InvalidField, RequestTooLarge
 
 
 class ConvitesAPIException(exceptions.APIException):
@@ -23,6 +24,8 @@ class ConvitesAPIException(exceptions.APIException):
     def __init__(self, error: ConvitesError) -> None:
         self.status_code = error.status_code
         super().__init__(detail=error.detail, code=error.code)
+        # DRF's handler turns ``wait`` into a Retry-After header.
+        self.wait = getattr(error, "retry_after", None)
 
 
 class BadRequest(exceptions.APIException):
@@ -33,6 +36,8 @@ class BadRequest(exceptions.APIException):
 
 def as_api_exception(exc: Exception) -> Exception:
     """Translate domain and Django exceptions that DRF does not know into API exceptions."""
+    if isinstance(exc, InvalidField):
+        return exceptions.ValidationError({exc.field: [exceptions.ErrorDetail(str(exc.detail), code=exc.code)]})
     if isinstance(exc, ConvitesError):
         return ConvitesAPIException(exc)
     if isinstance(exc, RequestDataTooBig):
@@ -61,7 +66,13 @@ def error_body(exc: exceptions.APIException) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     exc = as_api_exception(exc)
+    # DRF marks an ATOMIC_REQUESTS transaction for rollback on any error. The app's own views run outside
+    # that transaction (their services own theirs), so an enclosing block, such as a test's, is left alone.
+    own_view = getattr(context.get("view"), "convites_owns_transactions", False)
+    marked = {conn.alias: conn.needs_rollback for conn in connections.all(initialized_only=True)} if own_view else {}
     response = drf_exception_handler(exc, context)
+    for alias, needs_rollback in marked.items():
+        connections[alias].needs_rollback = needs_rollback
     if response is None:
         return None
     if isinstance(exc, exceptions.APIException):

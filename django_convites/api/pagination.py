@@ -10,3 +10,12 @@ class NewestFirstPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limite"
     max_page_size = 200
+
+
+class InvitePagination(CursorPagination):
+    """Cursor pages of invites, newest first (their ids are UUIDs, so the creation time orders them)."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "limite"
+    max_page_size = 200

@@ -11,4 +11,10 @@ app_name = "convites_api"
 urlpatterns = [
     path("", views.APIRootView.as_view(), name="root"),
     path("auditoria/", views.AuditEventViewSet.as_view({"get": "list"}), name="audit-list"),
+    path("tokens/", views.InviteListView.as_view(), name="invite-list"),
+    path("tokens/validate/", views.InviteValidateView.as_view(), name="invite-validate"),
+    path("tokens/<str:ref>/", views.InviteDetailView.as_view(), name="invite-detail"),
+    path("tokens/<str:ref>/use/", views.InviteUseView.as_view(), name="invite-use"),
+    path("tokens/<str:ref>/revogar/", views.InviteRevokeView.as_view(), name="invite-revoke"),
+    path("tokens/<str:ref>/logs/", views.InviteLogsView.as_view(), name="invite-logs"),
 ]

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from django_convites.models.audit import AppendOnlyError, AuditEvent
+from django_convites.models.invites import Invite, InviteQuota, InviteState
 
-__all__ = ["AppendOnlyError", "AuditEvent"]
+__all__ = ["AppendOnlyError", "AuditEvent", "Invite", "InviteQuota", "InviteState"]

@@ -1,30 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
-from django.urls import reverse
 from rest_framework import mixins
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework.permissions import IsAuthenticated
 
-from django_convites.api.base import ConvitesAPIView, ConvitesGenericViewSet
+from django_convites.api.base import ConvitesGenericViewSet
 from django_convites.api.pagination import NewestFirstPagination
 from django_convites.api.serializers import AuditEventSerializer, AuditFilterSerializer
 from django_convites.audit import events_visible_to
 from django_convites.models import AuditEvent
-
-
-class APIRootView(ConvitesAPIView):
-    """The API's entry point: links to each group of endpoints."""
-
-    permission_classes = [AllowAny]
-    schema = None  # a table of links, not an operation worth documenting
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        endpoints = {"auditoria": request.build_absolute_uri(reverse("convites_api:audit-list"))}
-        return Response({"nome": "django-convites", "endpoints": endpoints})
 
 
 class AuditEventViewSet(mixins.ListModelMixin, ConvitesGenericViewSet):

@@ -1,0 +1,21 @@
+"""Serializers of the API, one module per area."""
+
+from __future__ import annotations
+
+from django_convites.api.serializers.audit import (
+    AuditEventSerializer,
+    AuditFilterSerializer,
+)
+from django_convites.api.serializers.invites import (
+    InviteCreateSerializer,
+    InviteFilterSerializer,
+    InviteSerializer,
+)
+
+__all__ = [
+    "AuditEventSerializer",
+    "AuditFilterSerializer",
+    "InviteCreateSerializer",
+    "InviteFilterSerializer",
+    "InviteSerializer",
+]

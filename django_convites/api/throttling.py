@@ -1,0 +1,35 @@
+"""DRF throttles keyed by the client IP of :mod:`django_convites.net`, with rates from ``conf.py``.
+
+DRF's own ``SimpleRateThrottle`` reads its rates from ``REST_FRAMEWORK`` once, at import, and finds the
+client through ``X-Forwarded-For`` by itself; these read ``DJANGO_CONVITES`` at request time and use the
+one client-IP resolver of the app, so a client cannot dodge a throttle by sending a header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from django_convites.conf import app_settings
+from django_convites.net import client_ip
+
+
+class ClientIPRateThrottle(SimpleRateThrottle):
+    """Counts requests per client IP in Django's default cache. Subclasses name the setting."""
+
+    setting = ""
+
+    def get_rate(self) -> str | None:
+        return getattr(app_settings, self.setting)  # type: ignore[no-any-return]
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
+
+
+class InviteValidationThrottle(ClientIPRateThrottle):
+    """``INVITE_VALIDATION_RATE`` validations of invite codes per client IP."""
+
+    scope = "convites_invite_validation"
+    setting = "INVITE_VALIDATION_RATE"

@@ -1,0 +1,25 @@
+"""Views of the API, one module per area. Each is thin: parse input, call one service, render."""
+
+from __future__ import annotations
+
+from django_convites.api.views.audit import AuditEventViewSet
+from django_convites.api.views.invites import (
+    InviteDetailView,
+    InviteListView,
+    InviteLogsView,
+    InviteRevokeView,
+    InviteUseView,
+    InviteValidateView,
+)
+from django_convites.api.views.root import APIRootView
+
+__all__ = [
+    "APIRootView",
+    "AuditEventViewSet",
+    "InviteDetailView",
+    "InviteListView",
+    "InviteLogsView",
+    "InviteRevokeView",
+    "InviteUseView",
+    "InviteValidateView",
+]

@@ -1,0 +1,157 @@
+"""``/api/tokens/``: invites (contract section 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ParseError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.pagination import InvitePagination, NewestFirstPagination
+from django_convites.api.serializers import (
+    AuditEventSerializer,
+    InviteCreateSerializer,
+    InviteFilterSerializer,
+    InviteSerializer,
+)
+from django_convites.api.serializers.invites import (
+    IssuedInviteSerializer,
+    RevokedInviteSerializer,
+    UsedInviteSerializer,
+    ValidatedInviteSerializer,
+)
+from django_convites.api.throttling import InviteValidationThrottle
+from django_convites.exceptions import InviteQuotaExceeded
+from django_convites.net import request_meta
+from django_convites.services import invites
+
+#: Header of ``POST /api/tokens/`` responses: invites the issuer may still create today.
+REMAINING_HEADER = "X-Convites-Restantes"
+
+
+def body_mapping(request: Request) -> Mapping[str, Any]:
+    """The JSON body as an object (``{}`` when empty); 400 ``parse_error`` for a list or a scalar."""
+    data = request.data
+    if not isinstance(data, Mapping):
+        raise ParseError(_("The body must be a JSON object."))
+    return data
+
+
+class InviteViewMixin:
+    """Invite responses may carry a code, or answer for one sent in the URL: never cache them, never
+    send the URL on as a referrer."""
+
+    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
+    """``GET /api/tokens/`` lists invites (``?estado=``); ``POST`` issues one and shows its code once."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = InvitePagination
+    serializer_class = InviteSerializer
+    remaining: int | None = None
+
+    def get(self, request: Request) -> Response:
+        filters = InviteFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = invites.invites_visible_to(request.user, state=filters.validated_data.get("estado"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(InviteSerializer(page, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        body = InviteCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data
+        try:
+            issued = invites.issue_invite(
+                actor=request.user,
+                target_type=fields["tipo_destino"],
+                organization=fields.get("organizacao"),
+                nuclei=fields.get("nucleos", ()),
+                expires_at=fields.get("data_expiracao"),
+                meta=request_meta(request),
+            )
+        except InviteQuotaExceeded:
+            self.remaining = 0
+            raise
+        self.remaining = issued.remaining
+        data = IssuedInviteSerializer(issued.invite, context={"code": issued.code}).data
+        return Response(data, status=201)
+
+    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.remaining is not None:
+            response[REMAINING_HEADER] = str(self.remaining)
+        return response
+
+
+class InviteValidateView(InviteViewMixin, ConvitesAPIView):
+    """``GET /api/tokens/validate/?codigo=`` or ``POST {codigo}``: whether a code can be used. No login
+    needed; throttled per client IP. ``POST`` is the documented form (a code in a URL gets logged)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [InviteValidationThrottle]
+
+    def get(self, request: Request) -> Response:
+        return self.validate(request, request.query_params.get("codigo"))
+
+    def post(self, request: Request) -> Response:
+        return self.validate(request, body_mapping(request).get("codigo"))
+
+    def validate(self, request: Request, code: object) -> Response:
+        invite = invites.validate_invite(code, actor=request.user, meta=request_meta(request))
+        return Response(ValidatedInviteSerializer(invite).data)
+
+
+class InviteDetailView(InviteViewMixin, ConvitesAPIView):
+    """``GET /api/tokens/<ref>/``: one invite, for whoever may list it."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, ref: str) -> Response:
+        return Response(InviteSerializer(invites.visible_invite(request.user, ref)).data)
+
+
+class InviteUseView(InviteViewMixin, ConvitesAPIView):
+    """``POST /api/tokens/<ref>/use/``: spend the invite for the logged-in user (``{codigo}`` when
+    ``<ref>`` is the id)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, ref: str) -> Response:
+        code = body_mapping(request).get("codigo")
+        invite = invites.use_invite(ref, user=request.user, code=code, meta=request_meta(request))
+        return Response(UsedInviteSerializer(invite).data)
+
+
+class InviteRevokeView(InviteViewMixin, ConvitesAPIView):
+    """``POST /api/tokens/<ref>/revogar/``: revoke an invite (root and admin: any; gestor: their own)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, ref: str) -> Response:
+        invite = invites.revoke_invite(ref, actor=request.user, meta=request_meta(request))
+        return Response(RevokedInviteSerializer(invite).data)
+
+
+class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView):
+    """``GET /api/tokens/<ref>/logs/``: the invite's audit events, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstPagination
+    serializer_class = AuditEventSerializer
+
+    def get(self, request: Request, ref: str) -> Response:
+        page = self.paginate_queryset(invites.invite_history(request.user, ref))
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)

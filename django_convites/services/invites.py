@@ -1,0 +1,364 @@
+"""Invites: issue, validate, use and revoke them (contract section 4).
+
+Every function takes explicit arguments (the acting user, the request's
+:class:`~django_convites.net.RequestMeta`), never an ``HttpRequest``, so the API, the HTML pages, the admin
+and management commands share them. Every change that must happen once is one conditional ``UPDATE``
+whose row count decides: using an invite, revoking it, and counting the issuer's daily quota.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from django_convites import orgs, roles, signals, tokens
+from django_convites.audit import events_for
+from django_convites.conf import app_settings
+from django_convites.exceptions import (
+    ConvitesError,
+    InvalidCodeFormat,
+    InvalidField,
+    InviteAlreadyRevoked,
+    InviteExpired,
+    InviteNotFound,
+    InviteQuotaExceeded,
+    InviteRevoked,
+    InviteUsed,
+    InviteUsedGone,
+    NotAllowed,
+)
+from django_convites.models import AuditEvent, Invite, InviteQuota, InviteState
+from django_convites.net import RequestMeta
+from django_convites.roles import Action, Reach
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """A new invite and its code. Show the code once; it is not stored anywhere."""
+
+    invite: Invite
+    code: str = field(repr=False)
+    #: Invites the issuer may still create today; None when the issuer has no quota.
+    remaining: int | None
+
+
+# -- lookups ----------------------------------------------------------------------------------------------
+
+
+def parse_code(code: object) -> tokens.ParsedToken:
+    """``code`` checked against the invite grammar, without a query; :class:`InvalidCodeFormat` if not."""
+    try:
+        return tokens.parse(code, tokens.Kind.INVITE)
+    except tokens.MalformedToken:
+        raise InvalidCodeFormat() from None
+
+
+def find_by_code(code: object) -> Invite:
+    """The invite behind ``code``: no query for a malformed code, one indexed query otherwise."""
+    parsed = parse_code(code)
+    invite = Invite.objects.filter(code_digest=parsed.digest).first()
+    if invite is None:
+        raise InviteNotFound()
+    return invite
+
+
+def _invite_id(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def is_code(ref: str) -> bool:
+    """Whether a path's ``<ref>`` is meant as a code (it has the invite kind's prefix)."""
+    return ref.startswith(f"{tokens.Kind.INVITE.value}_")
+
+
+def find_invite(ref: str) -> Invite:
+    """The invite a path's ``<ref>`` names: its id, or its code. A malformed ref costs no query."""
+    if is_code(ref):
+        return find_by_code(ref)
+    invite_id = _invite_id(ref)
+    invite = None if invite_id is None else Invite.objects.filter(pk=invite_id).first()
+    if invite is None:
+        raise InviteNotFound()
+    return invite
+
+
+# -- issuing ----------------------------------------------------------------------------------------------
+
+
+def quota_day(now: datetime.datetime) -> datetime.date:
+    """The calendar day of ``now`` in the site's ``TIME_ZONE`` (whatever time zone is active)."""
+    return timezone.localtime(now, timezone.get_default_timezone()).date()
+
+
+def daily_limit(issuer: Any) -> int | None:
+    """How many invites ``issuer`` may create per day; None for no limit (root, or no quota set)."""
+    if roles.role_of(issuer) is roles.Role.ROOT:
+        return None
+    return app_settings.INVITES_PER_DAY
+
+
+def remaining_today(issuer: Any, now: datetime.datetime | None = None) -> int | None:
+    """Invites ``issuer`` may still create today; None when the issuer has no limit."""
+    limit = daily_limit(issuer)
+    if limit is None:
+        return None
+    day = quota_day(now or timezone.now())
+    used = InviteQuota.objects.filter(issuer=issuer, day=day).values_list("count", flat=True).first() or 0
+    return max(limit - used, 0)
+
+
+def _seconds_to_next_day(now: datetime.datetime) -> int:
+    local = timezone.localtime(now, timezone.get_default_timezone())
+    midnight = datetime.datetime.combine(local.date() + datetime.timedelta(days=1), datetime.time(), local.tzinfo)
+    return max(int((midnight - local).total_seconds()) + 1, 1)
+
+
+def _take_quota(issuer: Any, limit: int, now: datetime.datetime) -> int:
+    """Count one invite against today's quota; return what is left. Call inside a transaction.
+
+    The row lock of the conditional UPDATE holds until the transaction ends, so concurrent issuers
+    queue on it and each sees the count the previous one committed.
+    """
+    day = quota_day(now)
+    taken = InviteQuota.objects.filter(issuer=issuer, day=day, count__lt=limit).update(count=F("count") + 1)
+    if not taken:
+        raise InviteQuotaExceeded(retry_after=_seconds_to_next_day(now))
+    count = InviteQuota.objects.filter(issuer=issuer, day=day).values_list("count", flat=True).get()
+    return limit - count
+
+
+def _deny(actor: Any, meta: RequestMeta | None, action: str, reason: str, invite: Invite | None = None) -> NotAllowed:
+    signals.invite_denied.send(
+        sender=Invite, actor=actor, target=invite, meta=meta, details={"acao": action, "motivo": reason}
+    )
+    return NotAllowed()
+
+
+def _expiry(requested: datetime.datetime | None, now: datetime.datetime) -> datetime.datetime:
+    if requested is None:
+        return now + app_settings.INVITE_LIFETIME
+    if timezone.is_naive(requested):
+        requested = timezone.make_aware(requested, timezone.get_default_timezone())
+    if requested <= now:
+        raise InvalidField("data_expiracao", _("Must be in the future."))
+    longest = app_settings.INVITE_MAX_LIFETIME
+    if requested > now + longest:
+        raise InvalidField(
+            "data_expiracao", _("Must be at most %(days)s days from now.") % {"days": f"{longest.total_seconds() / 86400:g}"}
+        )
+    return requested
+
+
+def issue_invite(
+    *,
+    actor: Any,
+    target_type: str,
+    organization: Any = None,
+    nuclei: Iterable[Any] = (),
+    expires_at: datetime.datetime | None = None,
+    meta: RequestMeta | None = None,
+) -> IssuedInvite:
+    """Create an invite for ``target_type``, in ``organization`` and its ``nuclei``, issued by ``actor``.
+
+    Checks, in order: the actor's role may create invites and grant the target type's role (403); the
+    target type, organization, nuclei and expiry are valid (400); the daily quota (429). Nothing is
+    written before every check has passed, except the audit event of a refusal.
+    """
+    if not roles.allows(actor, Action.CREATE_INVITE):
+        raise _deny(actor, meta, "gerar", "role")
+    if target_type not in app_settings.TARGET_TYPES:
+        choices = ", ".join(sorted(app_settings.TARGET_TYPES))
+        raise InvalidField("tipo_destino", _("Unknown target type; use one of: %(choices)s.") % {"choices": choices})
+    if not roles.may_grant(actor, roles.role_for_target_type(target_type)):
+        raise _deny(actor, meta, "gerar", "target_type")
+    organization_key = orgs.resolve_organization(organization)
+    if not roles.may_manage_organization(actor, organization_key):
+        raise _deny(actor, meta, "gerar", "organization")
+    nucleus_keys = orgs.resolve_nuclei(nuclei, organization_key)
+    now = timezone.now()
+    expiry = _expiry(expires_at, now)
+    limit = daily_limit(actor)
+    if limit is not None:
+        # The day's row exists before the transaction, so the transaction only takes its row lock.
+        InviteQuota.objects.bulk_create([InviteQuota(issuer=actor, day=quota_day(now))], ignore_conflicts=True)
+    code = tokens.generate(tokens.Kind.INVITE)
+    try:
+        with transaction.atomic():
+            remaining = None if limit is None else _take_quota(actor, limit, now)
+            invite = Invite.objects.create(
+                code_digest=tokens.digest(code),
+                target_type=target_type,
+                organization_ref=orgs.stored_reference(organization_key),
+                nucleus_refs=[orgs.wire_value(key) for key in nucleus_keys],
+                issued_by=actor,
+                created_at=now,
+                expires_at=expiry,
+            )
+            signals.invite_issued.send(
+                sender=Invite,
+                actor=actor,
+                target=invite,
+                meta=meta,
+                details={
+                    "tipo_destino": target_type,
+                    "organizacao": orgs.organization_key(invite.organization_ref),
+                    "nucleos": orgs.nucleus_keys(invite.nucleus_refs),
+                    "data_expiracao": expiry.isoformat(),
+                },
+            )
+    except InviteQuotaExceeded:
+        signals.invite_quota_exceeded.send(sender=Invite, actor=actor, meta=meta, details={"limite": limit})
+        raise
+    return IssuedInvite(invite=invite, code=code, remaining=remaining)
+
+
+# -- validating and using ---------------------------------------------------------------------------------
+
+
+def _unusable(invite: Invite, now: datetime.datetime, *, validating: bool) -> ConvitesError | None:
+    state = invite.state(now)
+    if state is InviteState.USED:
+        return InviteUsedGone() if validating else InviteUsed()
+    if state is InviteState.REVOKED:
+        return InviteRevoked()
+    if state is InviteState.EXPIRED:
+        return InviteExpired()
+    return None
+
+
+def validate_invite(code: object, *, actor: Any = None, meta: RequestMeta | None = None) -> Invite:
+    """The invite behind ``code`` if it can be used now; changes nothing but the audit log.
+
+    A malformed code raises :class:`InvalidCodeFormat` without a query (and without an audit row); an
+    unknown one :class:`InviteNotFound`; a used, revoked or expired one a 410 error.
+    """
+    parsed = parse_code(code)
+    invite = Invite.objects.filter(code_digest=parsed.digest).first()
+    error: ConvitesError | None = InviteNotFound() if invite is None else _unusable(invite, timezone.now(), validating=True)
+    if error is not None:
+        signals.invite_validation_failed.send(
+            sender=Invite, actor=actor, target=invite, meta=meta, details={"motivo": error.code}
+        )
+        raise error
+    signals.invite_validated.send(sender=Invite, actor=actor, target=invite, meta=meta, details={})
+    return invite  # type: ignore[return-value]
+
+
+def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | None = None) -> Invite:
+    """Spend the invite ``ref`` names for ``user``: exactly once, however many requests race for it.
+
+    ``ref`` is the code itself, or the invite's id together with ``code``. Sends ``invite_used`` (with
+    ``invite`` and ``user``) in the transaction of the change, so what a host receiver does there
+    commits or rolls back with the use.
+    """
+    if is_code(ref):
+        parsed = parse_code(ref)
+    else:
+        parsed = parse_code(code)
+        if _invite_id(ref) is None:
+            raise InviteNotFound()
+    invite = Invite.objects.filter(code_digest=parsed.digest).first()
+    if invite is None or not (is_code(ref) or str(invite.pk) == str(_invite_id(ref))):
+        # An id with another invite's code is no match either.
+        error = InviteNotFound()
+        signals.invite_use_failed.send(sender=Invite, actor=user, meta=meta, details={"motivo": error.code})
+        raise error
+    now = timezone.now()
+    with transaction.atomic():
+        spent = Invite.objects.open_at(now).filter(pk=invite.pk).update(used_at=now, used_by=user)
+        if spent:
+            invite.used_at, invite.used_by = now, user
+            signals.invite_used.send(
+                sender=Invite,
+                actor=user,
+                target=invite,
+                meta=meta,
+                details={"tipo_destino": invite.target_type},
+                invite=invite,
+                user=user,
+            )
+            return invite
+    invite.refresh_from_db()
+    error = _unusable(invite, now, validating=False) or InviteUsed()
+    signals.invite_use_failed.send(sender=Invite, actor=user, target=invite, meta=meta, details={"motivo": error.code})
+    raise error
+
+
+# -- managing ---------------------------------------------------------------------------------------------
+
+
+def _check_may_act(user: Any, invite: Invite, action: Action) -> str | None:
+    """Why ``user`` may not perform ``action`` on ``invite`` (a reason), or None when they may."""
+    granted = roles.reach(user, action)
+    if granted is Reach.NONE:
+        return "role"
+    if granted is Reach.OWN and invite.issued_by_id != user.pk:
+        return "not_owner"
+    if roles.managed_organizations(user) is not None and not roles.may_manage_organization(
+        user, invite.organization_ref or None
+    ):
+        return "organization"
+    return None
+
+
+def revoke_invite(ref: str, *, actor: Any, meta: RequestMeta | None = None) -> Invite:
+    """Revoke the invite ``ref`` names (id or code). Used or revoked invites get a 409 and stay as they are."""
+    if roles.reach(actor, Action.REVOKE_INVITE) is Reach.NONE:
+        raise _deny(actor, meta, "revogar", "role")
+    invite = find_invite(ref)
+    reason = _check_may_act(actor, invite, Action.REVOKE_INVITE)
+    if reason:
+        raise _deny(actor, meta, "revogar", reason, invite)
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = Invite.objects.filter(pk=invite.pk, used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor
+        )
+        if revoked:
+            invite.revoked_at, invite.revoked_by = now, actor
+            signals.invite_revoked.send(sender=Invite, actor=actor, target=invite, meta=meta, details={})
+            return invite
+    invite.refresh_from_db()
+    raise InviteUsed() if invite.used_at is not None else InviteAlreadyRevoked()
+
+
+def invites_visible_to(user: Any, *, state: InviteState | str | None = None) -> QuerySet[Invite]:
+    """The invites ``user`` may list: everyone's for root and admin, their own for a gestor (403 else)."""
+    granted = roles.reach(user, Action.LIST_INVITES)
+    if granted is Reach.NONE:
+        raise NotAllowed()
+    queryset = Invite.objects.all()
+    if granted is Reach.OWN:
+        queryset = queryset.filter(issued_by=user)
+    managed = roles.managed_organizations(user)
+    if managed is not None:
+        queryset = queryset.filter(organization_ref__in=[str(key) for key in managed])
+    if state is not None:
+        queryset = queryset.in_state(state)
+    return queryset
+
+
+def visible_invite(user: Any, ref: str, action: Action = Action.LIST_INVITES) -> Invite:
+    """The invite ``ref`` names, if ``user`` may see it for ``action`` (403 before any lookup otherwise)."""
+    if roles.reach(user, action) is Reach.NONE:
+        raise NotAllowed()
+    invite = find_invite(ref)
+    if _check_may_act(user, invite, action):
+        raise NotAllowed()
+    return invite
+
+
+def invite_history(user: Any, ref: str) -> QuerySet[AuditEvent]:
+    """The audit events of the invite ``ref`` names, newest first, if ``user`` may read them."""
+    return events_for(visible_invite(user, ref, Action.READ_INVITE_LOGS))
