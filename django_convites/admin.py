@@ -3,9 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
-from django_convites.models import AuditEvent
+from django_convites.exceptions import ConvitesError
+from django_convites.models import AuditEvent, Invite, InviteState
+from django_convites.net import request_meta
+from django_convites.services import invites
 
 
 @admin.register(AuditEvent)
@@ -21,6 +27,82 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InviteStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "estado"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(state.value, str(state.label)) for state in InviteState]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invite]) -> QuerySet[Invite]:
+        value = self.value()
+        if value in InviteState.values:
+            return queryset.in_state(value)  # type: ignore[attr-defined,no-any-return]
+        return queryset
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Invites can be looked at and revoked here, never edited. The code and its digest are not shown.
+
+    Invites are issued through the API or the HTML page, where the code is shown once to its issuer.
+    """
+
+    list_display = ("id", "target_type", "state_label", "organization_ref", "issued_by", "created_at", "expires_at")
+    list_filter = (InviteStateFilter, "target_type", "created_at")
+    list_select_related = ("issued_by",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["revoke_selected"]
+    fields = (
+        "id",
+        "target_type",
+        "state_label",
+        "organization_ref",
+        "nucleus_refs",
+        "issued_by",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "used_by",
+        "revoked_at",
+        "revoked_by",
+    )
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        username = get_user_model().USERNAME_FIELD
+        return ["=id", "target_type", "organization_ref", f"issued_by__{username}", f"used_by__{username}"]
+
+    @admin.display(description=_("state"))
+    def state_label(self, invite: Invite) -> str:
+        return str(invite.state().label)
+
+    @admin.action(description=_("Revoke the selected invites"), permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
+        revoked, skipped = 0, 0
+        for invite in queryset.order_by("created_at"):
+            try:
+                invites.revoke_invite(str(invite.pk), actor=request.user, meta=request_meta(request))
+            except ConvitesError:
+                skipped += 1
+            else:
+                revoked += 1
+        self.message_user(request, _("%(revoked)d revoked, %(skipped)d left as they were.") % {"revoked": revoked, "skipped": skipped})
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -8,14 +8,13 @@ under ``ATOMIC_REQUESTS = True``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import models
 
-from django_convites import roles
+from django_convites import roles, tokens
 from django_convites.bookkeeping import run_despite_rollback
 from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent
@@ -36,7 +35,6 @@ class Target(NamedTuple):
 FORBIDDEN_DETAIL_KEYS = frozenset(
     {"codigo", "code", "token", "secret", "segredo", "password", "senha", "refresh", "access", "digest", "otp"}
 )
-_TOKEN_LIKE = re.compile(r"cv[ipr]_[0-9A-Za-z]{8,}")
 
 
 class SecretInAuditError(ValueError):
@@ -52,7 +50,7 @@ def _check_details(value: Any, path: str = "details") -> None:
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             _check_details(item, f"{path}[{index}]")
-    elif isinstance(value, str) and _TOKEN_LIKE.search(value):
+    elif isinstance(value, str) and tokens.TOKEN_LIKE.search(value):
         raise SecretInAuditError(f"{path} holds something shaped like a token")
 
 

@@ -20,7 +20,7 @@ AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E001 not a dict; E002 unknown key; E003-E009 one per key (see ``conf.VALIDATORS``)."""
+    """E001 not a dict; E002 unknown key; E003-E009 and E011-E017 one per key (see ``conf.VALIDATORS``)."""
     value = getattr(settings, SETTING_NAME, {})
     if not isinstance(value, Mapping):
         return [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 import secrets
 import zlib
 from dataclasses import dataclass, field
@@ -117,6 +118,15 @@ def digest(secret: str) -> str:
 def matches(secret: str, stored_digest: str) -> bool:
     """Whether ``secret`` is the one behind ``stored_digest``, compared in constant time."""
     return hmac.compare_digest(digest(secret), stored_digest)
+
+
+#: Anything shaped like a token of the app (kind, separator, 8 or more alphabet characters).
+TOKEN_LIKE = re.compile(r"cv[ipr]_[0-9A-Za-z]{8,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every token-shaped part cut to its kind: ``/api/tokens/cvi_[redacted]/use/``."""
+    return TOKEN_LIKE.sub(lambda match: f"{match.group(0)[:4]}[redacted]", text)
 
 
 def display_prefix(secret: str) -> str:

@@ -1,10 +1,14 @@
-"""The HTML pages (two-factor setup and verification). Mount them with
-``path("tokens/", include("django_convites.urls"))``; the pages arrive with the two-factor feature."""
+"""The HTML pages. Mount them with ``path("tokens/", include("django_convites.urls"))``."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
+
+from django_convites import views
 
 app_name = "django_convites"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("convites/gerar/", views.IssueInvitePage.as_view(), name="invite-issue"),
+    path("convites/validar/", views.ValidateInvitePage.as_view(), name="invite-validate"),
+]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +34,8 @@ DEMO_USERS = {"root", "admin", "gestor", "usuario"}
 
 COUNTS = """
 import json
+import re
+import shutil
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from demo.models import Nucleo, Organizacao
@@ -251,3 +255,57 @@ def test_runserver_serves_the_json_api_and_json_errors(server: str) -> None:
     status, content_type, body = get(f"{server}/")
     assert (status, content_type) == (200, "text/html")
     assert b"django-convites" in body
+
+
+def test_demo_convite_walks_an_invite_through_its_life(site: ExampleSite) -> None:
+    output = manage(site.env, "demo_convite", "--username", "convidada")
+    assert "1. gestor issued an invite for 'associado'" in output
+    assert "2. an anonymous visitor validated the code" in output
+    assert "3. the new account 'convidada' used the invite." in output
+    assert "4. a second use is refused: invite_used." in output
+    member = shell_json(
+        site.env,
+        "import json\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django_convites.roles import role_of\n"
+        "u = get_user_model().objects.get(username='convidada')\n"
+        "print(json.dumps({'orgs': [o.slug for o in u.organizacoes.all()],"
+        " 'nuclei': sorted(n.nome for n in u.nucleos.all()), 'role': role_of(u).value}))",
+    )
+    assert member == {"orgs": ["organizacao-demo"], "nuclei": ["Núcleo Norte", "Núcleo Sul"], "role": "usuario"}
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["curl", "-sS", *args], capture_output=True, text=True, timeout=20, check=True)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: str, tmp_path: Path) -> None:
+    manage(site.env, "demo_data")  # another test changes the demo password
+    jar = str(tmp_path / "cookies.txt")
+    curl("-c", jar, "-o", "/dev/null", f"{server}/accounts/login/")
+    csrf = next(line.split("\t")[-1].strip() for line in Path(jar).read_text().splitlines() if "csrftoken" in line)
+    curl(
+        "-b", jar, "-c", jar, "-o", "/dev/null", "-H", f"X-CSRFToken: {csrf}", "-H", f"Referer: {server}/",
+        "--data-urlencode", "username=gestor", "--data-urlencode", "password=demo12345", f"{server}/accounts/login/",
+    )
+    csrf = next(line.split("\t")[-1].strip() for line in Path(jar).read_text().splitlines() if "csrftoken" in line)
+    # The seed's request: POST /api/tokens/ with a JSON body naming only the target type.
+    result = curl(
+        "-b", jar, "-X", "POST", "-H", "Content-Type: application/json", "-H", f"X-CSRFToken: {csrf}",
+        "-H", f"Referer: {server}/", "-d", '{"tipo_destino":"associado"}', "-D", "-",
+        f"{server}/api/tokens/",
+    )
+    head, _, body = result.stdout.partition("\n\n")
+    assert head.startswith("HTTP/1.1 201"), result.stdout
+    assert re.search(r"^X-Convites-Restantes: [0-4]$", head, flags=re.MULTILINE), head
+    assert "Cache-Control: no-store" in head
+    invite = json.loads(body)
+    assert set(invite) == {
+        "id", "codigo", "tipo_destino", "organizacao", "nucleos", "estado", "data_expiracao", "criado_em",
+        "gerado_por", "usado_em", "usado_por", "revogado_em", "revogado_por",
+    }
+    assert (invite["tipo_destino"], invite["estado"], invite["organizacao"]) == ("associado", "novo", None)
+    validated = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", json.dumps({"codigo": invite["codigo"]}),
+                     f"{server}/api/tokens/validate/")
+    assert json.loads(validated.stdout)["valido"] is True

@@ -1,17 +1,22 @@
 """The host site's own organizations and nuclei.
 
 django-convites does not own these models: an invite refers to an organization and its nuclei by id, and
-the site tells the app where to find them (contract section 4).
+the site tells the app where to find them (``DJANGO_CONVITES`` in the settings). When someone uses an
+invite, :mod:`demo.receivers` makes them a member of the invite's organization and nuclei.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
 class Organizacao(models.Model):
     nome = models.CharField("nome", max_length=200)
     slug = models.SlugField("slug", max_length=200, unique=True)
+    membros = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="membros", related_name="organizacoes", blank=True
+    )
 
     class Meta:
         verbose_name = "organização"
@@ -30,6 +35,7 @@ class Nucleo(models.Model):
         on_delete=models.CASCADE,
         related_name="nucleos",
     )
+    membros = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="membros", related_name="nucleos", blank=True)
 
     class Meta:
         verbose_name = "núcleo"

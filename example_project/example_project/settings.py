@@ -126,6 +126,10 @@ if HAS_DRF_SPECTACULAR:
         "SERVE_INCLUDE_SCHEMA": False,
     }
 
-# Every key has a safe default, so the demo sets none; `manage.py check` explains a bad value. The keys are
-# listed in the configuration reference of the docs.
-DJANGO_CONVITES: dict[str, object] = {}
+# Every key has a safe default; `manage.py check` explains a bad value. The keys are listed in the
+# configuration reference of the docs. The demo names its own organization and nucleus models.
+DJANGO_CONVITES: dict[str, object] = {
+    "ORGANIZATION_MODEL": "demo.Organizacao",
+    "NUCLEUS_MODEL": "demo.Nucleo",
+    "NUCLEUS_ORGANIZATION_FIELD": "organizacao",
+}

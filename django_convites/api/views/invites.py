@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponseBase
+from django.utils.log import log_response
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from django_convites import tokens
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
 from django_convites.api.pagination import InvitePagination, NewestFirstPagination
 from django_convites.api.serializers import (
@@ -51,6 +53,10 @@ class InviteViewMixin:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
+        if response.status_code >= 400:
+            # Django logs the path of every 4xx answer; here a path may hold a code. Log it redacted, and
+            # without the request object, which log handlers would render in full.
+            log_response("%s: %s", response.reason_phrase, tokens.redact(request.path), response=response)
         return response
 
 

@@ -1,0 +1,67 @@
+"""Forms of the HTML pages. They shape input only; the services decide (roles, quota, organizations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from django_convites import orgs, roles, tokens
+from django_convites.conf import app_settings
+
+
+class IssueInviteForm(forms.Form):
+    """Issue an invite: the target types the user may grant, and the organizations they may act on."""
+
+    tipo_destino = forms.ChoiceField(label=_("Target type"))
+    organizacao = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False)  # type: ignore[arg-type]
+    nucleos = forms.ModelMultipleChoiceField(label=_("Nuclei"), queryset=None, required=False)  # type: ignore[arg-type]
+    data_expiracao = forms.DateTimeField(
+        label=_("Expires at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty for the default lifetime."),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tipo_destino"].choices = [  # type: ignore[attr-defined]
+            (name, name)
+            for name in app_settings.TARGET_TYPES
+            if roles.may_grant(user, roles.role_for_target_type(name))
+        ]
+        organization_model, nucleus_model = orgs.organization_model(), orgs.nucleus_model()
+        if organization_model is None:
+            del self.fields["organizacao"]
+        else:
+            queryset = organization_model._default_manager.all()
+            managed = roles.managed_organizations(user)
+            if managed is not None:
+                queryset = queryset.filter(pk__in=list(managed))
+            self.fields["organizacao"].queryset = queryset  # type: ignore[attr-defined]
+        if nucleus_model is None or organization_model is None:
+            del self.fields["nucleos"]
+        else:
+            field = app_settings.NUCLEUS_ORGANIZATION_FIELD
+            self.fields["nucleos"].queryset = nucleus_model._default_manager.filter(  # type: ignore[attr-defined]
+                **{f"{field}__in": self.fields["organizacao"].queryset}  # type: ignore[attr-defined]
+            )
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "target_type": data["tipo_destino"],
+            "organization": data.get("organizacao"),
+            "nuclei": list(data.get("nucleos") or ()),
+            "expires_at": data.get("data_expiracao"),
+        }
+
+
+class ValidateInviteForm(forms.Form):
+    codigo = forms.CharField(
+        label=_("Invite code"),
+        max_length=tokens.TOKEN_LENGTH + 16,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )

@@ -1,0 +1,117 @@
+"""HTML pages: issue an invite and validate one. They call the same services as the API.
+
+Mounted with ``path("tokens/", include("django_convites.urls"))``. Templates extend
+``django_convites/base.html`` and can be overridden by the host like any app template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.generic import FormView
+
+from django_convites import orgs, roles
+from django_convites.api.throttling import InviteValidationThrottle
+from django_convites.exceptions import (
+    ConvitesError,
+    InvalidField,
+    InviteQuotaExceeded,
+    NotAllowed,
+)
+from django_convites.forms import IssueInviteForm, ValidateInviteForm
+from django_convites.net import request_meta
+from django_convites.services import invites
+
+
+class NoStoreMixin:
+    """Pages that show or take a code are never cached and never send their URL as a referrer."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+def _form_error(form: Any, error: ConvitesError) -> None:
+    field = error.field if isinstance(error, InvalidField) and error.field in form.fields else None
+    form.add_error(field, str(error.detail))
+
+
+class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore[type-arg]
+    """``/tokens/convites/gerar/``: issue an invite; the code is shown once, on the answer to the POST."""
+
+    template_name = "django_convites/invite_issue.html"
+    form_class = IssueInviteForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not roles.allows(request.user, roles.Action.CREATE_INVITE):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["remaining"] = invites.remaining_today(self.request.user)
+        return context
+
+    def form_valid(self, form: IssueInviteForm) -> HttpResponse:
+        try:
+            issued = invites.issue_invite(actor=self.request.user, meta=request_meta(self.request), **form.service_arguments())
+        except ConvitesError as error:
+            _form_error(form, error)
+            status = 429 if isinstance(error, InviteQuotaExceeded) else 403 if isinstance(error, NotAllowed) else 400
+            return self.render_to_response(self.get_context_data(form=form), status=status)
+        context = self.get_context_data(form=self.get_form_class()(user=self.request.user))
+        context.update(
+            issued=issued.invite,
+            code=issued.code,
+            organization=orgs.organization_key(issued.invite.organization_ref),
+            nuclei=orgs.nucleus_keys(issued.invite.nucleus_refs),
+            remaining=issued.remaining,
+        )
+        return self.render_to_response(context, status=201)
+
+    def form_invalid(self, form: IssueInviteForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ValidateInvitePage(NoStoreMixin, FormView):  # type: ignore[type-arg]
+    """``/tokens/convites/validar/``: whether a code can be used. It never uses the invite."""
+
+    template_name = "django_convites/invite_validate.html"
+    form_class = ValidateInviteForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = InviteValidationThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many attempts. Try again in a minute."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: ValidateInviteForm) -> HttpResponse:
+        try:
+            invite = invites.validate_invite(
+                form.cleaned_data["codigo"], actor=self.request.user, meta=request_meta(self.request)
+            )
+        except ConvitesError as error:
+            form.add_error("codigo", str(error.detail))
+            return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
+        context = self.get_context_data(form=self.get_form_class()())
+        context.update(
+            invite=invite,
+            organization=orgs.organization_key(invite.organization_ref),
+            nuclei=orgs.nucleus_keys(invite.nucleus_refs),
+        )
+        return self.render_to_response(context)
+
+    def form_invalid(self, form: ValidateInviteForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
