@@ -60,7 +60,7 @@ def atomic_requests() -> bool:
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
-        if item.get_closest_marker("postgres_only"):
+        if item.get_closest_marker("postgres_only") or item.get_closest_marker("parallel_db"):
             item.add_marker(pytest.mark.django_db(transaction=True))
 
 
@@ -68,6 +68,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def _postgres_only(request: Any) -> None:
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
+    if request.node.get_closest_marker("parallel_db") and connection.vendor not in {"postgresql", "mysql"}:
+        pytest.skip("needs a database server (PostgreSQL or MySQL) for real parallel connections")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Single use and the daily quota under real concurrency: 20+ threads, each with its own PostgreSQL connection."""
+"""Single use and the daily quota under real concurrency: 24 threads, each with its own connection to
+PostgreSQL (or MySQL/MariaDB); skipped on SQLite, which serializes every write."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django_convites.services import invites
 from tests.conftest import make_user
 from tests.invites import issue
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = pytest.mark.parallel_db
 
 THREADS = 24
 

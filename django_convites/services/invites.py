@@ -262,14 +262,16 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
     ``invite`` and ``user``) in the transaction of the change, so what a host receiver does there
     commits or rolls back with the use.
     """
+    expected_id = None
     if is_code(ref):
         parsed = parse_code(ref)
     else:
         parsed = parse_code(code)
-        if _invite_id(ref) is None:
+        expected_id = _invite_id(ref)
+        if expected_id is None:
             raise InviteNotFound()
     invite = Invite.objects.filter(code_digest=parsed.digest).first()
-    if invite is None or not (is_code(ref) or str(invite.pk) == str(_invite_id(ref))):
+    if invite is None or (expected_id is not None and invite.pk != expected_id):
         # An id with another invite's code is no match either.
         error = InviteNotFound()
         signals.invite_use_failed.send(sender=Invite, actor=user, meta=meta, details={"motivo": error.code})
