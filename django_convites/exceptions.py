@@ -104,3 +104,62 @@ class InviteQuotaExceeded(ConvitesError):
     def __init__(self, *, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+# -- API tokens --------------------------------------------------------------------------------------------
+
+
+class InvalidToken(ConvitesError):
+    """A Bearer credential that is malformed or matches no token."""
+
+    status_code = 401
+    code = "authentication_failed"
+    default_detail = _("Invalid token.")
+
+
+class InactiveUser(InvalidToken):
+    default_detail = _("The token's user is inactive.")
+
+
+class TokenExpired(ConvitesError):
+    status_code = 401
+    code = "token_expired"
+    default_detail = _("The token has expired.")
+
+
+class TokenRevoked(ConvitesError):
+    """Authenticating with a revoked token."""
+
+    status_code = 401
+    code = "token_revoked"
+    default_detail = _("The token has been revoked.")
+
+
+class TokenAlreadyRevoked(TokenRevoked):
+    """Rotating a revoked token."""
+
+    status_code = 409
+
+
+class IPNotAllowed(ConvitesError):
+    status_code = 403
+    code = "ip_not_allowed"
+    default_detail = _("The token may not be used from this address.")
+
+
+class InsufficientScope(ConvitesError):
+    status_code = 403
+    code = "insufficient_scope"
+    default_detail = _("The token's scope does not allow this action.")
+
+
+class ScopeNotAllowed(ConvitesError):
+    status_code = 403
+    code = "scope_not_allowed"
+    default_detail = _("You may not create a token with this scope.")
+
+
+class NotFound(ConvitesError):
+    status_code = 404
+    code = "not_found"
+    default_detail = _("Not found.")

@@ -120,10 +120,37 @@ def forget_role(user: Any) -> None:
     user.__dict__.pop(_CACHE_ATTR, None)
 
 
+#: Actions a request authenticated by an API token may take only with the ``admin`` scope.
+ADMIN_SCOPE_ACTIONS = frozenset({Action.INVITE_HIGHER_ROLE, Action.CREATE_ADMIN_API_TOKEN, Action.READ_AUDIT_OF_OTHERS})
+
+_SCOPE_ATTR = "_convites_token_scope"
+
+
+def token_scope(user: Any) -> str | None:
+    """The scope of the API token that authenticated ``user`` in this request; None for other logins."""
+    return getattr(user, _SCOPE_ATTR, None)
+
+
+def set_token_scope(user: Any, scope: str | None) -> None:
+    """Record that ``user`` acts through an API token of ``scope`` (done by the Bearer authentication)."""
+    setattr(user, _SCOPE_ATTR, scope)
+
+
 def reach(user: Any, action: Action) -> Reach:
-    """How far ``user`` may perform ``action``: :attr:`Reach.NONE` for anonymous users."""
+    """How far ``user`` may perform ``action``: :attr:`Reach.NONE` for anonymous users.
+
+    Through an API token without the ``admin`` scope, a reach over everyone's objects stops at the user's
+    own, and the actions of :data:`ADMIN_SCOPE_ACTIONS` are refused: the token never does more than its
+    scope, and never more than its owner's current role.
+    """
     role = role_of(user)
-    return Reach.NONE if role is None else POLICY[action][role]
+    if role is None:
+        return Reach.NONE
+    granted = POLICY[action][role]
+    scope = token_scope(user)
+    if granted is Reach.ALL and scope is not None and scope != "admin":
+        return Reach.NONE if action in ADMIN_SCOPE_ACTIONS else Reach.OWN
+    return granted
 
 
 def allows(user: Any, action: Action, *, owner_id: Any = None) -> bool:

@@ -66,3 +66,19 @@ invite_revoked = DomainSignal("convite_revogado")
 invite_denied = DomainSignal("convite_negado", failure=True)
 #: An issuer asked for an invite beyond ``INVITES_PER_DAY``. ``details``: ``limite``.
 invite_quota_exceeded = DomainSignal("convite_cota_excedida", failure=True)
+
+
+# -- API tokens (contract section 5) ---------------------------------------------------------------------
+# Sent with ``sender=ApiToken``; ``target`` is the token (or a ``Target("api_token", id)``).
+
+#: An API token was created. ``details``: ``scope``, ``nome``, ``expira_em``, ``ips_permitidos``.
+api_token_issued = DomainSignal("api_token_gerado")
+#: An API token was revoked (by its owner, an admin, a command or a rotation).
+api_token_revoked = DomainSignal("api_token_revogado")
+#: An API token was replaced by a new one. ``details["novo"]``: the new token's id.
+api_token_rotated = DomainSignal("api_token_rotacionado")
+#: An API token was refused. ``details["motivo"]``: the error code (``token_expired``, ``token_revoked``,
+#: ``ip_not_allowed``, ``insufficient_scope``, ``scope_not_allowed``, ``user_inactive``).
+api_token_denied = DomainSignal("api_token_negado", failure=True)
+#: An API token authenticated a request: recorded at most once a minute per token, with the last-used write.
+api_token_used = DomainSignal("api_token_usado")

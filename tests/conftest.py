@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -8,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from django_convites.conf import SETTING_NAME, user_settings
@@ -80,3 +83,21 @@ def _empty_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+_SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def assert_queries() -> Callable[[int], Any]:
+    """Like ``django_assert_num_queries``, without the savepoints that ``ATOMIC_REQUESTS`` wraps a host
+    view in: the count is the work of the code under test."""
+
+    @contextmanager
+    def check(expected: int) -> Iterator[CaptureQueriesContext]:
+        with CaptureQueriesContext(connection) as captured:
+            yield captured
+        real = [query["sql"] for query in captured.captured_queries if not _SAVEPOINT.match(query["sql"])]
+        assert len(real) == expected, f"expected {expected} queries, got {len(real)}: {real}"
+
+    return check

@@ -70,3 +70,11 @@ DJANGO_CONVITES = {
     "NUCLEUS_MODEL": "hostapp.Nucleus",
     "NUCLEUS_ORGANIZATION_FIELD": "organization",
 }
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_convites.api.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "django_convites.api.exceptions.exception_handler",
+}

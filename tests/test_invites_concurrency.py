@@ -3,53 +3,17 @@ PostgreSQL (or MySQL/MariaDB); skipped on SQLite, which serializes every write."
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 
-from django_convites.exceptions import ConvitesError
 from django_convites.models import AuditEvent, Invite, InviteQuota
 from django_convites.services import invites
 from tests.conftest import make_user
 from tests.invites import issue
+from tests.parallel import THREADS, race
 
 pytestmark = pytest.mark.parallel_db
-
-THREADS = 24
-
-
-def race(work: Callable[[int], Any], threads: int = THREADS) -> Counter[str]:
-    """Run ``work(i)`` in ``threads`` threads released at once; count the outcomes (``ok`` or an error code)."""
-    barrier = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-            outcome = "ok"
-        except ConvitesError as error:
-            outcome = error.code
-        except Exception as error:  # a deadlock or a 500 would land here and fail the test
-            outcome = f"crash: {error!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert len(outcomes) == threads, "a worker hung"
-    return Counter(outcomes)
-
 
 def test_of_many_concurrent_uses_exactly_one_wins(django_user_model):
     issuer = make_user(django_user_model, "emissor", role="admin")

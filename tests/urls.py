@@ -6,11 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from rest_framework import exceptions
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_convites.api.base import ConvitesAPIView
+from django_convites.api.permissions import HasScope
 from django_convites.net import request_meta
 from django_convites.signals import DomainSignal
 
@@ -56,6 +58,26 @@ class DoneThenFailView(APIView):
         raise exceptions.ValidationError({"campo": ["ruim"]})
 
 
+class WhoAmIView(APIView):
+    """A host's own view guarded as the docs say: any method, scope checked per method."""
+
+    permission_classes = [IsAuthenticated, HasScope]
+
+    def get(self, request: Request) -> Response:
+        scope = getattr(request.auth, "scope", None)
+        return Response({"usuario": request.user.pk, "scope": scope})
+
+    post = put = patch = delete = get
+
+
+class AdminScopeView(APIView):
+    permission_classes = [IsAuthenticated, HasScope]
+    required_scope = "admin"
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom")
 
@@ -69,6 +91,8 @@ urlpatterns = [
     path("api/t/host-fail/", HostFailView.as_view()),
     path("api/t/done-then-fail/", DoneThenFailView.as_view()),
     path("api/t/boom/", boom),
+    path("api/t/whoami/", WhoAmIView.as_view()),
+    path("api/t/admin-scope/", AdminScopeView.as_view()),
     path("site/boom/", boom),
 ]
 

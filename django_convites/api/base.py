@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from django_convites.api.exceptions import exception_handler
 from django_convites.api.parsers import JSONParser
+from django_convites.api.permissions import HasScope
 
 
 def _non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -25,6 +26,10 @@ class ConvitesAPIMixin:
     parser_classes = [JSONParser]
     #: The view runs outside ATOMIC_REQUESTS; read by the exception handler.
     convites_owns_transactions = True
+
+    def get_permissions(self) -> list[Any]:
+        """The view's permissions, always with the API-token scope check in front."""
+        return [HasScope(), *super().get_permissions()]  # type: ignore[misc]
 
     def get_exception_handler(self) -> Callable[..., Any]:
         return exception_handler

@@ -12,8 +12,9 @@ class NewestFirstPagination(CursorPagination):
     max_page_size = 200
 
 
-class InvitePagination(CursorPagination):
-    """Cursor pages of invites, newest first (their ids are UUIDs, so the creation time orders them)."""
+class CreatedAtPagination(CursorPagination):
+    """Cursor pages newest first, for models with UUID keys (invites, API tokens): the creation time
+    orders them, the id breaks ties."""
 
     ordering = ("-created_at", "-id")
     page_size = 50

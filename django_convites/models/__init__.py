@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from django_convites.models.api_tokens import ApiToken, Scope
 from django_convites.models.audit import AppendOnlyError, AuditEvent
 from django_convites.models.invites import Invite, InviteQuota, InviteState
 
-__all__ = ["AppendOnlyError", "AuditEvent", "Invite", "InviteQuota", "InviteState"]
+__all__ = ["ApiToken", "AppendOnlyError", "AuditEvent", "Invite", "InviteQuota", "InviteState", "Scope"]

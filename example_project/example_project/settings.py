@@ -107,10 +107,12 @@ else:
 DEFAULT_FROM_EMAIL = "convites@example.com"
 
 REST_FRAMEWORK = {
-    # Session authentication serves the browsable API and the HTML pages. When the package ships
-    # django_convites.api.authentication.BearerAuthentication (JWT access tokens and API tokens), it goes
-    # first in this list.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer credentials (API tokens, and JWT access tokens once they ship) first, so a request without
+    # credentials gets 401 with WWW-Authenticate; session authentication serves the browsable API.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_convites.api.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from django_convites.api.serializers.api_tokens import (
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    CreatedApiTokenSerializer,
+)
 from django_convites.api.serializers.audit import (
     AuditEventSerializer,
     AuditFilterSerializer,
@@ -13,6 +18,9 @@ from django_convites.api.serializers.invites import (
 )
 
 __all__ = [
+    "ApiTokenCreateSerializer",
+    "ApiTokenSerializer",
+    "CreatedApiTokenSerializer",
     "AuditEventSerializer",
     "AuditFilterSerializer",
     "InviteCreateSerializer",

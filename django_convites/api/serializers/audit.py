@@ -24,20 +24,24 @@ class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         read_only_fields = fields
 
 
-class AuditFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """The query string of ``GET /api/auditoria/``."""
+class UserFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A ``?usuario=`` query parameter: a primary key of the site's user model, whatever its type."""
 
     usuario = serializers.CharField(required=False, max_length=64)
-    evento = serializers.CharField(required=False, max_length=64)
-    desde = serializers.DateTimeField(required=False)
-    ate = serializers.DateTimeField(required=False)
 
     def validate_usuario(self, value: str) -> Any:
-        """A primary key of the site's user model, whatever its type."""
         try:
             return get_user_model()._meta.pk.to_python(value)  # type: ignore[union-attr]
         except DjangoValidationError:
             raise serializers.ValidationError(_("Not a valid user id.")) from None
+
+
+class AuditFilterSerializer(UserFilterSerializer):
+    """The query string of ``GET /api/auditoria/``."""
+
+    evento = serializers.CharField(required=False, max_length=64)
+    desde = serializers.DateTimeField(required=False)
+    ate = serializers.DateTimeField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "desde" in attrs and "ate" in attrs and attrs["desde"] > attrs["ate"]:

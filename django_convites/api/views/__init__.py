@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from django_convites.api.views.api_tokens import (
+    ApiTokenDetailView,
+    ApiTokenListView,
+    ApiTokenLogsView,
+    ApiTokenRotateView,
+)
 from django_convites.api.views.audit import AuditEventViewSet
 from django_convites.api.views.invites import (
     InviteDetailView,
@@ -15,6 +21,10 @@ from django_convites.api.views.root import APIRootView
 
 __all__ = [
     "APIRootView",
+    "ApiTokenDetailView",
+    "ApiTokenListView",
+    "ApiTokenLogsView",
+    "ApiTokenRotateView",
     "AuditEventViewSet",
     "InviteDetailView",
     "InviteListView",

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from django_convites import tokens
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
-from django_convites.api.pagination import InvitePagination, NewestFirstPagination
+from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.serializers import (
     AuditEventSerializer,
     InviteCreateSerializer,
@@ -64,7 +64,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
     """``GET /api/tokens/`` lists invites (``?estado=``); ``POST`` issues one and shows its code once."""
 
     permission_classes = [IsAuthenticated]
-    pagination_class = InvitePagination
+    pagination_class = CreatedAtPagination
     serializer_class = InviteSerializer
     remaining: int | None = None
 

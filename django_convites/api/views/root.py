@@ -17,6 +17,10 @@ class APIRootView(ConvitesAPIView):
     schema = None  # a table of links, not an operation worth documenting
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        names = {"convites": "convites_api:invite-list", "auditoria": "convites_api:audit-list"}
+        names = {
+            "convites": "convites_api:invite-list",
+            "api_tokens": "convites_api:api-token-list",
+            "auditoria": "convites_api:audit-list",
+        }
         endpoints = {key: request.build_absolute_uri(reverse(name)) for key, name in names.items()}
         return Response({"nome": "django-convites", "endpoints": endpoints})

@@ -1,0 +1,65 @@
+"""``Authorization: Bearer <credential>`` for DRF: API tokens (``cvp_...``) today, JWT access tokens next.
+
+Put :class:`BearerAuthentication` in ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``, or on a view.
+A header with another scheme (``Basic``, ``Token``) is left to the next authentication class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from django_convites import tokens
+from django_convites.exceptions import ConvitesError
+from django_convites.net import client_ip, request_meta
+from django_convites.services import api_tokens
+
+API_TOKEN_PREFIX = f"{tokens.Kind.API_TOKEN.value}_"
+
+
+def as_drf_error(error: ConvitesError) -> exceptions.APIException:
+    """A domain error as the DRF exception a view's handler understands (401s keep WWW-Authenticate)."""
+    if error.status_code == 401:
+        return exceptions.AuthenticationFailed(error.detail, code=error.code)
+    return exceptions.PermissionDenied(error.detail, code=error.code)
+
+
+class BearerAuthentication(BaseAuthentication):
+    """Authenticates ``Bearer`` credentials; sets ``request.user`` and ``request.auth``.
+
+    An API token costs one indexed query when valid or unknown, and none when malformed. ``request.auth``
+    is an :class:`~django_convites.services.api_tokens.AuthenticatedToken`; pair this class with
+    :class:`~django_convites.api.permissions.HasScope` so its scope is enforced.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        scheme, _sep, credential = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        credential = credential.strip()
+        try:
+            if credential.startswith(API_TOKEN_PREFIX):
+                return api_tokens.authenticate(
+                    credential,
+                    client_ip=lambda: client_ip(request),
+                    meta=lambda: request_meta(request),
+                )
+            return self.authenticate_access_token(request, credential)
+        except ConvitesError as error:
+            raise as_drf_error(error) from None
+
+    def authenticate_access_token(self, request: Request, credential: str) -> tuple[Any, Any] | None:
+        """The seam for JWT access tokens; until they exist, any other Bearer credential is refused."""
+        raise exceptions.AuthenticationFailed(_("Invalid token."), code="authentication_failed")
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,76 @@
+"""Permission classes that read an API token's scope. Use them on your own views too::
+
+    from django_convites.api.permissions import HasScope
+
+    class ReportView(APIView):
+        permission_classes = [IsAuthenticated, HasScope]
+        required_scope = "write"    # optional: the least scope every method needs
+
+``read`` tokens may only use safe methods (GET, HEAD, OPTIONS); ``write`` tokens every method; a view's
+``required_scope`` raises the bar. Requests not authenticated by an API token (sessions, JWT) pass: their
+user's role decides, as everywhere. Whatever the scope, the app's role checks use the owner's current role,
+and a token without the ``admin`` scope acts only on its owner's own objects (:func:`django_convites.roles.reach`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from django_convites import signals
+from django_convites.api.authentication import as_drf_error
+from django_convites.audit import Target
+from django_convites.exceptions import InsufficientScope
+from django_convites.models import ApiToken, Scope
+from django_convites.net import request_meta
+from django_convites.services.api_tokens import AuthenticatedToken
+
+
+def required_scope(request: Request, view: Any, minimum: Scope | None = None) -> Scope:
+    """The least scope ``request`` needs on ``view``: read for safe methods and write for the others,
+    raised to the view's ``required_scope`` and to ``minimum`` when they ask for more."""
+    needed = Scope.READ if request.method in SAFE_METHODS else Scope.WRITE
+    for floor in (getattr(view, "required_scope", None), minimum):
+        if floor is not None and not needed.covers(floor):
+            needed = Scope(floor)
+    return needed
+
+
+class HasScope(BasePermission):
+    """The request's API token has the scope the method (and the view's ``required_scope``) needs.
+
+    A refusal is 403 ``insufficient_scope`` and an ``api_token_negado`` audit event.
+    """
+
+    #: The least scope of every method, whatever the view says; subclasses raise it.
+    minimum: Scope | None = None
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, AuthenticatedToken):
+            return True
+        needed = required_scope(request, view, self.minimum)
+        if token.scope.covers(needed):
+            return True
+        signals.api_token_denied.send(
+            sender=ApiToken,
+            actor=request.user,
+            target=Target(ApiToken.audit_target_type, str(token.id)),
+            meta=request_meta(request),
+            details={"motivo": InsufficientScope.code, "necessario": needed.value},
+        )
+        raise as_drf_error(InsufficientScope())
+
+
+class HasWriteScope(HasScope):
+    """:class:`HasScope` for a view whose every method, GET included, needs ``write``."""
+
+    minimum = Scope.WRITE
+
+
+class HasAdminScope(HasScope):
+    """:class:`HasScope` for a view whose every method needs the ``admin`` scope."""
+
+    minimum = Scope.ADMIN

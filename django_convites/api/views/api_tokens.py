@@ -1,0 +1,93 @@
+"""``/api/api-tokens/``: API tokens (contract section 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
+from django_convites.api.serializers import (
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    AuditEventSerializer,
+    CreatedApiTokenSerializer,
+)
+from django_convites.api.serializers.audit import UserFilterSerializer
+from django_convites.net import request_meta
+from django_convites.services import api_tokens
+
+
+class NoStoreMixin:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
+    """``GET /api/api-tokens/`` lists one's tokens (root and admin: ``?usuario=``); ``POST`` creates one and
+    shows its secret once."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = CreatedAtPagination
+    serializer_class = ApiTokenSerializer
+
+    def get(self, request: Request) -> Response:
+        filters = UserFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = api_tokens.api_tokens_visible_to(request.user, owner_id=filters.validated_data.get("usuario"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        body = ApiTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data
+        created = api_tokens.create_api_token(
+            user=request.user,
+            scope=fields["scope"],
+            name=fields.get("nome", ""),
+            expires_at=fields.get("expira_em"),
+            allowed_ips=fields.get("ips_permitidos", ()),
+            meta=request_meta(request),
+        )
+        return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
+
+
+class ApiTokenDetailView(NoStoreMixin, ConvitesAPIView):
+    """``GET /api/api-tokens/<id>/`` shows a token; ``DELETE`` revokes it (204, the row is kept)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, token_id: str) -> Response:
+        return Response(ApiTokenSerializer(api_tokens.visible_api_token(request.user, token_id)).data)
+
+    def delete(self, request: Request, token_id: str) -> Response:
+        api_tokens.revoke_api_token(token_id, actor=request.user, meta=request_meta(request))
+        return Response(status=204)
+
+
+class ApiTokenRotateView(NoStoreMixin, ConvitesAPIView):
+    """``POST /api/api-tokens/<id>/rotacionar/``: a new token in place of the old one, which is revoked."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, token_id: str) -> Response:
+        created = api_tokens.rotate_api_token(token_id, actor=request.user, meta=request_meta(request))
+        return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
+
+
+class ApiTokenLogsView(ConvitesGenericAPIView):
+    """``GET /api/api-tokens/<id>/logs/``: who created, used, rotated and revoked the token, from where."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstPagination
+    serializer_class = AuditEventSerializer
+
+    def get(self, request: Request, token_id: str) -> Response:
+        page = self.paginate_queryset(api_tokens.api_token_history(request.user, token_id))
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)

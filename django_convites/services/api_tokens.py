@@ -1,0 +1,368 @@
+"""API tokens: create, revoke, rotate, list, and authenticate a request with one (contract section 5).
+
+:func:`authenticate` is the hot path of every request that carries ``Authorization: Bearer cvp_...``. It
+checks the grammar first (a malformed token costs no query), then runs one indexed query that brings the
+token's state and its user together, through a statement built once per database (:class:`_Lookup`)
+instead of the ORM's per-request query building. The only write is the last-used time, at most once a
+minute per token, by a conditional ``UPDATE`` that also decides who records the access in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import ipaddress
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connections, router, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from django_convites import roles, signals, tokens
+from django_convites.audit import Target, events_for
+from django_convites.conf import register_cache
+from django_convites.exceptions import (
+    InactiveUser,
+    InvalidField,
+    InvalidToken,
+    IPNotAllowed,
+    NotAllowed,
+    NotFound,
+    ScopeNotAllowed,
+    TokenAlreadyRevoked,
+    TokenExpired,
+    TokenRevoked,
+)
+from django_convites.models import ApiToken, AuditEvent, Scope
+from django_convites.net import RequestMeta
+from django_convites.roles import Action, Reach
+
+#: The last-used time (and the access history) is written at most this often per token.
+USAGE_INTERVAL = datetime.timedelta(minutes=1)
+#: Most networks one token may list in ``ips_permitidos``.
+MAX_ALLOWED_NETWORKS = 32
+
+
+@dataclass(frozen=True)
+class CreatedApiToken:
+    """A new API token and its secret. Show the secret once; it is not stored anywhere."""
+
+    token: ApiToken
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AuthenticatedToken:
+    """What a request authenticated by an API token carries as ``request.auth``."""
+
+    id: uuid.UUID
+    scope: Scope
+    allowed_ips: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "api_token"
+
+
+# -- creating and managing --------------------------------------------------------------------------------
+
+
+def _deny(actor: Any, meta: RequestMeta | None, reason: str, target: Any = None) -> None:
+    signals.api_token_denied.send(sender=ApiToken, actor=actor, target=target, meta=meta, details={"motivo": reason})
+
+
+def normalize_networks(values: Iterable[Any]) -> list[str]:
+    """``values`` as CIDR strings (``"10.0.0.1"`` becomes ``"10.0.0.1/32"``); :class:`InvalidField` if not."""
+    values = list(values)
+    if len(values) > MAX_ALLOWED_NETWORKS:
+        raise InvalidField("ips_permitidos", _("At most %(count)d networks.") % {"count": MAX_ALLOWED_NETWORKS})
+    networks: list[str] = []
+    for value in values:
+        try:
+            network = str(ipaddress.ip_network(value, strict=False)) if isinstance(value, str) else None
+        except ValueError:
+            network = None
+        if network is None:
+            raise InvalidField("ips_permitidos", _("Each entry must be an IP address or a network in CIDR form."))
+        if network not in networks:
+            networks.append(network)
+    return networks
+
+
+def create_api_token(
+    *,
+    user: Any,
+    scope: Scope | str,
+    name: str = "",
+    expires_at: datetime.datetime | None = None,
+    allowed_ips: Iterable[Any] = (),
+    meta: RequestMeta | None = None,
+) -> CreatedApiToken:
+    """Create a token for ``user``. ``admin`` needs a role that may hold it, and a request authenticated by
+    a token may not mint a wider scope than its own (403 ``scope_not_allowed``)."""
+    if scope not in Scope.values:
+        raise InvalidField("scope", _("Use read, write or admin."))
+    scope = Scope(scope)
+    current = roles.token_scope(user)
+    if (scope is Scope.ADMIN and not roles.allows(user, Action.CREATE_ADMIN_API_TOKEN)) or (
+        current is not None and not Scope(current).covers(scope)
+    ):
+        _deny(user, meta, "scope_not_allowed")
+        raise ScopeNotAllowed()
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidField("expira_em", _("Must be in the future."))
+    networks = normalize_networks(allowed_ips)
+    return _issue(user=user, scope=scope, name=name, expires_at=expires_at, networks=networks, now=now, meta=meta)
+
+
+def _issue(
+    *,
+    user: Any,
+    scope: Scope,
+    name: str,
+    expires_at: datetime.datetime | None,
+    networks: Sequence[str],
+    now: datetime.datetime,
+    meta: RequestMeta | None,
+    rotated_from: ApiToken | None = None,
+) -> CreatedApiToken:
+    secret = tokens.generate(tokens.Kind.API_TOKEN)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            scope=scope,
+            digest=tokens.digest(secret),
+            prefix=tokens.display_prefix(secret),
+            allowed_ips=list(networks),
+            created_at=now,
+            expires_at=expires_at,
+            rotated_from=rotated_from,
+        )
+        signals.api_token_issued.send(
+            sender=ApiToken,
+            actor=user,
+            target=token,
+            meta=meta,
+            details={
+                "scope": scope.value,
+                "nome": name,
+                "expira_em": expires_at.isoformat() if expires_at else None,
+                "ips_permitidos": list(networks),
+            },
+        )
+    return CreatedApiToken(token=token, secret=secret)
+
+
+def api_tokens_visible_to(user: Any, *, owner_id: Any = None) -> QuerySet[ApiToken]:
+    """``user``'s own tokens; root and admin may name another ``owner_id`` (403 for the others)."""
+    if owner_id is not None and owner_id != user.pk:
+        if roles.reach(user, Action.MANAGE_API_TOKENS) is not Reach.ALL:
+            raise NotAllowed()
+        return ApiToken.objects.filter(user_id=owner_id)
+    return ApiToken.objects.filter(user=user)
+
+
+def visible_api_token(user: Any, token_id: Any) -> ApiToken:
+    """The token ``token_id`` names if ``user`` may manage it; 404 otherwise (no hint that it exists)."""
+    try:
+        key = uuid.UUID(str(token_id))
+    except ValueError:
+        raise NotFound() from None
+    queryset = ApiToken.objects.all()
+    if roles.reach(user, Action.MANAGE_API_TOKENS) is not Reach.ALL:
+        queryset = queryset.filter(user=user)
+    token = queryset.filter(pk=key).first()
+    if token is None:
+        raise NotFound()
+    return token
+
+
+def revoke_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = None) -> ApiToken:
+    """Revoke a token (the row is kept). Revoking a revoked token changes nothing and records nothing."""
+    token = visible_api_token(actor, token_id)
+    _revoke(token, actor=actor, meta=meta)
+    return token
+
+
+def _revoke(token: ApiToken, *, actor: Any, meta: RequestMeta | None) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor)
+        if revoked:
+            token.revoked_at, token.revoked_by = now, actor
+            signals.api_token_revoked.send(sender=ApiToken, actor=actor, target=token, meta=meta, details={})
+    return bool(revoked)
+
+
+def rotate_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = None) -> CreatedApiToken:
+    """Replace a token with a new one of the same owner, name, scope and networks, and the same lifetime
+    counted from now; the old one is revoked in the same transaction (409 if it was revoked already)."""
+    old = visible_api_token(actor, token_id)
+    now = timezone.now()
+    lifetime = None if old.expires_at is None else old.expires_at - old.created_at
+    with transaction.atomic():
+        if not ApiToken.objects.filter(pk=old.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor):
+            raise TokenAlreadyRevoked()
+        created = _issue(
+            user=old.user,
+            scope=Scope(old.scope),
+            name=old.name,
+            expires_at=None if lifetime is None else now + lifetime,
+            networks=old.allowed_ips,
+            now=now,
+            meta=meta,
+            rotated_from=old,
+        )
+        old.revoked_at, old.revoked_by = now, actor
+        signals.api_token_revoked.send(sender=ApiToken, actor=actor, target=old, meta=meta, details={"motivo": "rotacao"})
+        signals.api_token_rotated.send(
+            sender=ApiToken, actor=actor, target=old, meta=meta, details={"novo": str(created.token.pk)}
+        )
+    return created
+
+
+def api_token_history(user: Any, token_id: Any) -> QuerySet[AuditEvent]:
+    """The audit events of a token ``user`` may manage: who used it, when, from where; newest first."""
+    return events_for(visible_api_token(user, token_id))
+
+
+def bulk_revoke(tokens_: QuerySet[ApiToken], *, actor: Any = None, meta: RequestMeta | None = None) -> int:
+    """Revoke every live token of ``tokens_`` one by one, each with its audit event; the count revoked."""
+    count = 0
+    for token in tokens_.filter(revoked_at__isnull=True).order_by("created_at").iterator():
+        count += _revoke(token, actor=actor, meta=meta)
+    return count
+
+
+def stale_api_tokens(*, idle_for: datetime.timedelta, now: datetime.datetime | None = None) -> QuerySet[ApiToken]:
+    """Live tokens created at least ``idle_for`` ago and never used since, or not used for ``idle_for``."""
+    now = now or timezone.now()
+    cutoff = now - idle_for
+    live = ApiToken.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True)
+    return live.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff), created_at__lte=cutoff)
+
+
+# -- authenticating a request -----------------------------------------------------------------------------
+
+
+class _Lookup:
+    """``SELECT <token state>, <user columns> FROM token JOIN user WHERE digest = %s``, built once per alias.
+
+    Values pass through the same converters the ORM applies (time zones, JSON), and the user is built
+    with ``Model.from_db``, so ``request.user`` is an ordinary instance of the user model.
+    """
+
+    TOKEN_FIELDS = ("id", "scope", "expires_at", "revoked_at", "last_used_at", "allowed_ips")
+
+    def __init__(self, alias: str) -> None:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        user_model = get_user_model()
+        token_meta, user_meta = ApiToken._meta, user_model._meta
+        token_fields = [token_meta.get_field(name) for name in self.TOKEN_FIELDS]
+        user_fields = list(user_meta.concrete_fields)
+        columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"u.{quote(f.column)}" for f in user_fields]
+        # Identifiers come from model metadata and are quoted; the digest is the only parameter.
+        token_table, user_table = quote(token_meta.db_table), quote(user_meta.db_table)
+        user_pk = quote(user_meta.pk.column)  # type: ignore[union-attr]
+        token_user = quote(token_meta.get_field("user").column)  # type: ignore[union-attr]
+        digest = quote(token_meta.get_field("digest").column)  # type: ignore[union-attr]
+        self.sql = " ".join(
+            [
+                f"SELECT {', '.join(columns)}",
+                f"FROM {token_table} t INNER JOIN {user_table} u ON u.{user_pk} = t.{token_user}",
+                f"WHERE t.{digest} = %s",
+            ]
+        )
+        self.alias = alias
+        self.user_model = user_model
+        self.user_attnames = [f.attname for f in user_fields]
+        self.split = len(token_fields)
+        self.converters = []
+        for index, model_field in enumerate([*token_fields, *user_fields]):
+            column = model_field.get_col(token_meta.db_table if index < self.split else user_meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((index, column, found))
+
+    def fetch(self, digest: str) -> tuple[list[Any], Any] | None:
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [digest])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for index, column, converters in self.converters:
+            value = values[index]
+            for convert in converters:
+                value = convert(value, column, connection)
+            values[index] = value
+        user = self.user_model.from_db(self.alias, self.user_attnames, values[self.split :])
+        return values[: self.split], user
+
+
+@register_cache
+@functools.cache
+def _lookup(alias: str) -> _Lookup:
+    return _Lookup(alias)
+
+
+def _allowed(ip: str | None, networks: Sequence[str]) -> bool:
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(network) for network in networks)
+
+
+def authenticate(
+    secret: str, *, client_ip: Any, meta: Any = None, now: datetime.datetime | None = None
+) -> tuple[Any, AuthenticatedToken]:
+    """The user and token behind ``secret``, or an error: :class:`InvalidToken` (malformed, with no query;
+    unknown; inactive user), :class:`TokenExpired`, :class:`TokenRevoked`, :class:`IPNotAllowed`.
+
+    ``client_ip`` and ``meta`` are callables, so the address is only worked out when a token needs it.
+    """
+    try:
+        parsed = tokens.parse(secret, tokens.Kind.API_TOKEN)
+    except tokens.MalformedToken:
+        raise InvalidToken() from None
+    found = _lookup(router.db_for_read(ApiToken)).fetch(parsed.digest)
+    if found is None:
+        raise InvalidToken()
+    (token_id, scope, expires_at, revoked_at, last_used_at, networks), user = found
+    now = now or timezone.now()
+    target = Target(ApiToken.audit_target_type, str(token_id))
+    error = None
+    if revoked_at is not None:
+        error = TokenRevoked()
+    elif expires_at is not None and expires_at <= now:
+        error = TokenExpired()
+    elif not user.is_active:
+        error = InactiveUser()
+    elif networks and not _allowed(client_ip(), networks):
+        error = IPNotAllowed()
+    if error is not None:
+        reason = "user_inactive" if isinstance(error, InactiveUser) else error.code
+        signals.api_token_denied.send(sender=ApiToken, actor=user, target=target, meta=meta(), details={"motivo": reason})
+        raise error
+    if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
+        _record_use(token_id, user, target, now, client_ip(), meta())
+    roles.set_token_scope(user, scope)
+    return user, AuthenticatedToken(id=token_id, scope=Scope(scope), allowed_ips=tuple(networks))
+
+
+def _record_use(token_id: Any, user: Any, target: Target, now: datetime.datetime, ip: str | None, meta: Any) -> None:
+    """Write the last-used time and one ``api_token_usado`` event, unless another request did in the last
+    minute: the conditional ``UPDATE`` lets exactly one of concurrent requests through."""
+    fresh = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - USAGE_INTERVAL)
+    with transaction.atomic():
+        if ApiToken.objects.filter(fresh, pk=token_id).update(last_used_at=now, last_used_ip=ip):
+            signals.api_token_used.send(sender=ApiToken, actor=user, target=target, meta=meta, details={})
