@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from django_convites.exceptions import ConvitesError
-from django_convites.models import AuditEvent, Invite, InviteState
+from django_convites.models import ApiToken, AuditEvent, Invite, InviteState
 from django_convites.net import request_meta
-from django_convites.services import invites
+from django_convites.services import api_tokens, invites
 
 
 @admin.register(AuditEvent)
@@ -96,6 +96,62 @@ class InviteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             try:
                 invites.revoke_invite(str(invite.pk), actor=request.user, meta=request_meta(request))
             except ConvitesError:
+                skipped += 1
+            else:
+                revoked += 1
+        self.message_user(request, _("%(revoked)d revoked, %(skipped)d left as they were.") % {"revoked": revoked, "skipped": skipped})
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """API tokens can be looked at and revoked here, never created or edited: the secret exists only in the
+    answer that creates it. The digest is not shown; the prefix is, to recognise a token."""
+
+    list_display = ("prefix", "name", "user", "scope", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["revoke_selected"]
+    fields = (
+        "id",
+        "prefix",
+        "name",
+        "user",
+        "scope",
+        "allowed_ips",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+        "revoked_by",
+        "rotated_from",
+    )
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=id", "=prefix", "name", f"user__{get_user_model().USERNAME_FIELD}"]
+
+    @admin.action(description=_("Revoke the selected API tokens"), permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked, skipped = 0, 0
+        for token in queryset.filter(revoked_at__isnull=True).order_by("created_at"):
+            try:
+                api_tokens.revoke_api_token(token.pk, actor=request.user, meta=request_meta(request))
+            except ConvitesError:  # the role table does not let this user manage the token
                 skipped += 1
             else:
                 revoked += 1

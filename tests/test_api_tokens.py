@@ -437,3 +437,77 @@ def test_concurrent_first_uses_write_the_last_use_once(django_user_model):
     assert race(work) == {"ok": THREADS}
     assert AuditEvent.objects.filter(event="api_token_usado").count() == 1
     assert ApiToken.objects.get().last_used_ip is not None
+
+
+# -- admin and commands -----------------------------------------------------------------------------------
+
+
+def test_admin_lists_and_revokes_without_showing_secrets(client, users):
+    from django.contrib.auth.models import Permission
+
+    users["admin"].is_staff = True
+    users["admin"].save()
+    users["admin"].user_permissions.add(*Permission.objects.filter(codename="view_apitoken"))
+    client.force_login(users["admin"])
+    created = make_token(users["usuario"], name="integração")
+    pages = [
+        client.get("/admin/django_convites/apitoken/"),
+        client.get("/admin/django_convites/apitoken/", {"q": created.secret[:8]}),
+        client.get(f"/admin/django_convites/apitoken/{created.token.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert created.secret not in html and created.token.digest not in html
+    assert "integração" in pages[1].content.decode()
+    assert client.get("/admin/django_convites/apitoken/add/").status_code == 403
+    response = client.post(
+        "/admin/django_convites/apitoken/", {"action": "revoke_selected", "_selected_action": [created.token.pk]}, follow=True
+    )
+    assert "1 revoked, 0 left as they were." in response.content.decode()
+    assert ApiToken.objects.get().revoked_by == users["admin"]
+
+
+def test_bulk_revocation_command(users):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    old = make_token(users["usuario"], scope="write")
+    ApiToken.objects.filter(pk=old.token.pk).update(created_at=timezone.now() - timedelta(days=100))
+    mine = make_token(users["usuario"], scope="read")
+    theirs = make_token(users["gestor"], scope="read")
+    out = StringIO()
+    call_command("convites_revoke_api_tokens", "--older-than", "30", "--dry-run", stdout=out)
+    assert "1 API tokens would be revoked." in out.getvalue()
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
+    call_command("convites_revoke_api_tokens", "--user", "usuario", "--scope", "read", stdout=out)
+    assert "Revoked 1 API tokens." in out.getvalue()
+    assert set(ApiToken.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)) == {mine.token.pk}
+    assert ApiToken.objects.get(pk=theirs.token.pk).revoked_at is None
+    assert len(events("api_token_revogado")) == 1
+    with pytest.raises(CommandError):
+        call_command("convites_revoke_api_tokens")
+    with pytest.raises(CommandError):
+        call_command("convites_revoke_api_tokens", "--user", "ninguem")
+
+
+def test_stale_token_report(users):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    never = make_token(users["usuario"], name="nunca")
+    idle = make_token(users["usuario"], name="parado")
+    fresh = make_token(users["usuario"], name="novo")
+    long_ago = timezone.now() - timedelta(days=200)
+    ApiToken.objects.filter(pk__in=[never.token.pk, idle.token.pk]).update(created_at=long_ago)
+    ApiToken.objects.filter(pk=idle.token.pk).update(last_used_at=timezone.now() - timedelta(days=100))
+    out = StringIO()
+    call_command("convites_stale_api_tokens", "--days", "90", stdout=out)
+    report = out.getvalue()
+    assert "nunca" in report and "parado" in report and "novo" not in report
+    assert "2 stale API tokens" in report
+    assert never.secret not in report and fresh.secret not in report
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 3
