@@ -7,9 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from django_convites import orgs
+from django_convites.api.schema import REFERENCE, field_schema
 from django_convites.models import Invite, InviteState
 
 
+@field_schema(REFERENCE)
 class ReferenceField(serializers.Field):  # type: ignore[type-arg]
     """A host model's id as JSON sends it: an integer or a string (never a boolean, float or object)."""
 
@@ -129,3 +131,9 @@ class RevokedInviteSerializer(InviteSerializer):
     class Meta(InviteSerializer.Meta):
         fields = ["id", "estado", "revogado_em", "revogado_por"]
         read_only_fields = fields
+
+
+class CodeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``{"codigo": ...}``: the body of validate and use (described for the schema; the service parses it)."""
+
+    codigo = serializers.CharField(help_text=_("The invite code, cvi_..."))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
+from django_convites.api.schema import document, query
 from django_convites.api.serializers import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
@@ -36,6 +37,11 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
     pagination_class = CreatedAtPagination
     serializer_class = ApiTokenSerializer
 
+    @document(
+        operation_id="api_tokens_listar",
+        parameters=[query("usuario", "another user's id (root and admin)")],
+        responses=ApiTokenSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = UserFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -43,6 +49,7 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
 
+    @document(operation_id="api_tokens_criar", request=ApiTokenCreateSerializer, responses={201: CreatedApiTokenSerializer})
     def post(self, request: Request) -> Response:
         body = ApiTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -63,9 +70,11 @@ class ApiTokenDetailView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
+    @document(operation_id="api_tokens_ler", responses=ApiTokenSerializer)
     def get(self, request: Request, token_id: str) -> Response:
         return Response(ApiTokenSerializer(api_tokens.visible_api_token(request.user, token_id)).data)
 
+    @document(operation_id="api_tokens_revogar", responses={204: None})
     def delete(self, request: Request, token_id: str) -> Response:
         api_tokens.revoke_api_token(token_id, actor=request.user, meta=request_meta(request))
         return Response(status=204)
@@ -76,6 +85,7 @@ class ApiTokenRotateView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
+    @document(operation_id="api_tokens_rotacionar", request=None, responses={201: CreatedApiTokenSerializer})
     def post(self, request: Request, token_id: str) -> Response:
         created = api_tokens.rotate_api_token(token_id, actor=request.user, meta=request_meta(request))
         return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
@@ -88,6 +98,7 @@ class ApiTokenLogsView(ConvitesGenericAPIView):
     pagination_class = NewestFirstPagination
     serializer_class = AuditEventSerializer
 
+    @document(operation_id="api_tokens_logs", responses=AuditEventSerializer(many=True))
     def get(self, request: Request, token_id: str) -> Response:
         page = self.paginate_queryset(api_tokens.api_token_history(request.user, token_id))
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from django_convites import tokens
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
+from django_convites.api.schema import document, query
 from django_convites.api.serializers import (
     AuditEventSerializer,
     InviteCreateSerializer,
@@ -23,6 +24,7 @@ from django_convites.api.serializers import (
     InviteSerializer,
 )
 from django_convites.api.serializers.invites import (
+    CodeSerializer,
     IssuedInviteSerializer,
     RevokedInviteSerializer,
     UsedInviteSerializer,
@@ -68,6 +70,11 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
     serializer_class = InviteSerializer
     remaining: int | None = None
 
+    @document(
+        operation_id="convites_listar",
+        parameters=[query("estado", "novo, usado, expirado or revogado")],
+        responses=InviteSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = InviteFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -75,6 +82,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(InviteSerializer(page, many=True).data)
 
+    @document(operation_id="convites_criar", request=InviteCreateSerializer, responses={201: IssuedInviteSerializer})
     def post(self, request: Request) -> Response:
         body = InviteCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -109,9 +117,15 @@ class InviteValidateView(InviteViewMixin, ConvitesAPIView):
     permission_classes = [AllowAny]
     throttle_classes = [InviteValidationThrottle]
 
+    @document(
+        operation_id="convites_validar_get",
+        parameters=[query("codigo", "the invite code (prefer POST: a URL gets logged)", required=True)],
+        responses=ValidatedInviteSerializer,
+    )
     def get(self, request: Request) -> Response:
         return self.validate(request, request.query_params.get("codigo"))
 
+    @document(operation_id="convites_validar", request=CodeSerializer, responses=ValidatedInviteSerializer)
     def post(self, request: Request) -> Response:
         return self.validate(request, body_mapping(request).get("codigo"))
 
@@ -125,6 +139,7 @@ class InviteDetailView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
+    @document(operation_id="convites_ler", responses=InviteSerializer)
     def get(self, request: Request, ref: str) -> Response:
         return Response(InviteSerializer(invites.visible_invite(request.user, ref)).data)
 
@@ -135,6 +150,7 @@ class InviteUseView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
+    @document(operation_id="convites_usar", request=CodeSerializer, responses=UsedInviteSerializer)
     def post(self, request: Request, ref: str) -> Response:
         code = body_mapping(request).get("codigo")
         invite = invites.use_invite(ref, user=request.user, code=code, meta=request_meta(request))
@@ -146,6 +162,7 @@ class InviteRevokeView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
+    @document(operation_id="convites_revogar", request=None, responses=RevokedInviteSerializer)
     def post(self, request: Request, ref: str) -> Response:
         invite = invites.revoke_invite(ref, actor=request.user, meta=request_meta(request))
         return Response(RevokedInviteSerializer(invite).data)
@@ -158,6 +175,7 @@ class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView):
     pagination_class = NewestFirstPagination
     serializer_class = AuditEventSerializer
 
+    @document(operation_id="convites_logs", responses=AuditEventSerializer(many=True))
     def get(self, request: Request, ref: str) -> Response:
         page = self.paginate_queryset(invites.invite_history(request.user, ref))
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
