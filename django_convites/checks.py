@@ -85,8 +85,9 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 
 def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E018: the organization and nucleus settings do not fit together; E019: lifetime above its maximum."""
-    from django_convites import conf, orgs
+    """E018: the organization and nucleus settings do not fit together; E019: lifetime above its maximum;
+    E031: the JWT keys do not suit the algorithm."""
+    from django_convites import access_tokens, conf, orgs
 
     if check_settings():
         return []  # one key is wrong already; E001-E017 say which
@@ -108,6 +109,16 @@ def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 f"{SETTING_NAME}['INVITE_LIFETIME'] is longer than INVITE_MAX_LIFETIME.",
                 hint="The default lifetime of an invite must not exceed the longest one an issuer may ask for.",
                 id="django_convites.E019",
+            )
+        )
+    problem = access_tokens.configuration_problem()
+    if problem:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}: {problem}",
+                hint="HS algorithms take one secret (or none: it is derived from SECRET_KEY); RS and ES take a "
+                "PEM private key to sign and its PEM public key to verify, and need the cryptography package.",
+                id="django_convites.E031",
             )
         )
     return errors

@@ -65,6 +65,26 @@ DEFAULTS: dict[str, Any] = {
     "INVITES_PER_DAY": 5,
     # DRF rate of invite validations per client IP ("60/minute"); None: not throttled.
     "INVITE_VALIDATION_RATE": "60/minute",
+    # The one algorithm access tokens are signed and checked with.
+    "JWT_ALGORITHM": "HS256",
+    # HS*: the secret (None: derived from SECRET_KEY); RS*/ES*: the private key, PEM.
+    "JWT_SIGNING_KEY": None,
+    # RS*/ES*: the public key, PEM. HS*: None.
+    "JWT_VERIFYING_KEY": None,
+    # The ``iss`` and ``aud`` claims access tokens carry and must carry.
+    "JWT_ISSUER": "django-convites",
+    "JWT_AUDIENCE": "django-convites",
+    # Clock skew tolerated on ``exp``, ``nbf`` and ``iat``, in seconds.
+    "JWT_LEEWAY": 0,
+    # Lifetime of an access token, in seconds (or a timedelta).
+    "ACCESS_TOKEN_LIFETIME": 300,
+    # Lifetime of a refresh token, in seconds (or a timedelta); each refresh starts a new one.
+    "REFRESH_TOKEN_LIFETIME": 86400,
+    # Seconds during which the refresh token just replaced may be presented once more; 0: strict.
+    "REFRESH_GRACE_PERIOD": 0,
+    # DRF rates of login attempts per client IP and per username; None: not throttled.
+    "LOGIN_RATE": "20/minute",
+    "LOGIN_USERNAME_RATE": "10/minute",
 }
 
 
@@ -169,6 +189,37 @@ def _check_rate(value: Any) -> str | None:
     return None
 
 
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+
+
+def _check_algorithm(value: Any) -> str | None:
+    if value not in JWT_ALGORITHMS:
+        return f"must be one of {', '.join(JWT_ALGORITHMS)} ('none' is never accepted)."
+    return None
+
+
+def _check_optional_key(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and len(value) >= 32):
+        return None
+    return "must be None or a key of at least 32 characters (a PEM key for RS and ES algorithms)."
+
+
+def _check_claim(value: Any) -> str | None:
+    if not isinstance(value, str) or not value or len(value) > 200:
+        return "must be a non-empty string of at most 200 characters."
+    return None
+
+
+def _duration_between(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not low <= seconds <= high:
+            return f"must be a number of seconds (or a timedelta) from {low} to {high}."
+        return None
+
+    return check
+
+
 def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -197,6 +248,17 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "INVITE_MAX_LIFETIME": ("django_convites.E015", _check_duration),
     "INVITES_PER_DAY": ("django_convites.E016", _check_optional_count),
     "INVITE_VALIDATION_RATE": ("django_convites.E017", _check_rate),
+    "JWT_ALGORITHM": ("django_convites.E020", _check_algorithm),
+    "JWT_SIGNING_KEY": ("django_convites.E021", _check_optional_key),
+    "JWT_VERIFYING_KEY": ("django_convites.E022", _check_optional_key),
+    "JWT_ISSUER": ("django_convites.E023", _check_claim),
+    "JWT_AUDIENCE": ("django_convites.E024", _check_claim),
+    "JWT_LEEWAY": ("django_convites.E025", _int_between(0, 300)),
+    "ACCESS_TOKEN_LIFETIME": ("django_convites.E026", _duration_between(30, 86400)),
+    "REFRESH_TOKEN_LIFETIME": ("django_convites.E027", _duration_between(60, 366 * 86400)),
+    "REFRESH_GRACE_PERIOD": ("django_convites.E028", _int_between(0, 300)),
+    "LOGIN_RATE": ("django_convites.E029", _check_rate),
+    "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
 }
 
 
@@ -280,6 +342,50 @@ class ConvitesSettings:
     @property
     def INVITE_VALIDATION_RATE(self) -> str | None:
         return _value("INVITE_VALIDATION_RATE")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_ALGORITHM(self) -> str:
+        return _value("JWT_ALGORITHM")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_SIGNING_KEY(self) -> str | None:
+        return _value("JWT_SIGNING_KEY")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_VERIFYING_KEY(self) -> str | None:
+        return _value("JWT_VERIFYING_KEY")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_ISSUER(self) -> str:
+        return _value("JWT_ISSUER")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_AUDIENCE(self) -> str:
+        return _value("JWT_AUDIENCE")  # type: ignore[no-any-return]
+
+    @property
+    def JWT_LEEWAY(self) -> int:
+        return _value("JWT_LEEWAY")  # type: ignore[no-any-return]
+
+    @property
+    def ACCESS_TOKEN_LIFETIME(self) -> datetime.timedelta:
+        return _duration("ACCESS_TOKEN_LIFETIME")
+
+    @property
+    def REFRESH_TOKEN_LIFETIME(self) -> datetime.timedelta:
+        return _duration("REFRESH_TOKEN_LIFETIME")
+
+    @property
+    def REFRESH_GRACE_PERIOD(self) -> datetime.timedelta:
+        return datetime.timedelta(seconds=_value("REFRESH_GRACE_PERIOD"))
+
+    @property
+    def LOGIN_RATE(self) -> str | None:
+        return _value("LOGIN_RATE")  # type: ignore[no-any-return]
+
+    @property
+    def LOGIN_USERNAME_RATE(self) -> str | None:
+        return _value("LOGIN_USERNAME_RATE")  # type: ignore[no-any-return]
 
 
 def _duration(key: str) -> datetime.timedelta:

@@ -163,3 +163,30 @@ class NotFound(ConvitesError):
     status_code = 404
     code = "not_found"
     default_detail = _("Not found.")
+
+
+# -- sessions ----------------------------------------------------------------------------------------------
+
+
+class InvalidCredentials(ConvitesError):
+    status_code = 401
+    code = "invalid_credentials"
+    default_detail = _("Wrong username or password.")
+
+
+class OtpRequired(ConvitesError):
+    status_code = 401
+    code = "otp_required"
+    default_detail = _("This account uses two-factor authentication: send the current code as 'otp'.")
+
+
+class OtpInvalid(ConvitesError):
+    status_code = 401
+    code = "otp_invalid"
+    default_detail = _("The two-factor code is wrong or was used already.")
+
+
+class TokenReused(ConvitesError):
+    status_code = 401
+    code = "token_reused"
+    default_detail = _("This refresh token was used already; the session has been ended.")

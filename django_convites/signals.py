@@ -82,3 +82,20 @@ api_token_rotated = DomainSignal("api_token_rotacionado")
 api_token_denied = DomainSignal("api_token_negado", failure=True)
 #: An API token authenticated a request: recorded at most once a minute per token, with the last-used write.
 api_token_used = DomainSignal("api_token_usado")
+
+
+# -- JWT sessions (contract section 6) -------------------------------------------------------------------
+# Sent with ``sender=SessionFamily``; ``target`` is the family (None for a failed login).
+
+#: A user logged in and a session family began.
+login_succeeded = DomainSignal("login")
+#: A login was refused. ``details``: ``motivo`` (``invalid_credentials``, ``otp_required``, ``otp_invalid``)
+#: and ``usuario_informado`` (the username sent, never the password).
+login_failed = DomainSignal("login_falhou", failure=True)
+#: A refresh token was spent for a new pair.
+token_refreshed = DomainSignal("token_renovado")
+#: A spent refresh token was presented again: the whole family is revoked. A failure event.
+refresh_reused = DomainSignal("refresh_reutilizado", failure=True)
+#: A session family was ended. ``details["motivo"]``: ``logout``, ``usuario`` (from the sessions list),
+#: ``senha_alterada``, ``usuario_desativado``.
+session_revoked = DomainSignal("sessao_revogada")

@@ -280,21 +280,17 @@ def curl(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: str, tmp_path: Path) -> None:
+def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: str) -> None:
     manage(site.env, "demo_data")  # another test changes the demo password
-    jar = str(tmp_path / "cookies.txt")
-    curl("-c", jar, "-o", "/dev/null", f"{server}/accounts/login/")
-    csrf = next(line.split("\t")[-1].strip() for line in Path(jar).read_text().splitlines() if "csrftoken" in line)
-    curl(
-        "-b", jar, "-c", jar, "-o", "/dev/null", "-H", f"X-CSRFToken: {csrf}", "-H", f"Referer: {server}/",
-        "--data-urlencode", "username=gestor", "--data-urlencode", "password=demo12345", f"{server}/accounts/login/",
+    login = curl(
+        "-X", "POST", "-H", "Content-Type: application/json",
+        "-d", '{"username":"gestor","password":"demo12345"}', f"{server}/api/auth/token/",
     )
-    csrf = next(line.split("\t")[-1].strip() for line in Path(jar).read_text().splitlines() if "csrftoken" in line)
-    # The seed's request: POST /api/tokens/ with a JSON body naming only the target type.
+    jwt = json.loads(login.stdout)["access"]
+    # The seed's command, word for word but for the host.
     result = curl(
-        "-b", jar, "-X", "POST", "-H", "Content-Type: application/json", "-H", f"X-CSRFToken: {csrf}",
-        "-H", f"Referer: {server}/", "-d", '{"tipo_destino":"associado"}', "-D", "-",
-        f"{server}/api/tokens/",
+        "-X", "POST", "-H", f"Authorization: Bearer {jwt}", "-H", "Content-Type: application/json",
+        "-d", '{"tipo_destino":"associado"}', "-D", "-", f"{server}/api/tokens/",
     )
     head, _, body = result.stdout.partition("\n\n")
     assert head.startswith("HTTP/1.1 201"), result.stdout
@@ -309,6 +305,15 @@ def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: s
     validated = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", json.dumps({"codigo": invite["codigo"]}),
                      f"{server}/api/tokens/validate/")
     assert json.loads(validated.stdout)["valido"] is True
+    # The seed's other commands: revoke by code, list API tokens, read an invite's logs.
+    revoked = curl("-X", "POST", "-H", f"Authorization: Bearer {jwt}", f"{server}/api/tokens/{invite['codigo']}/revogar/")
+    assert json.loads(revoked.stdout)["estado"] == "revogado"
+    listed = curl("-H", f"Authorization: Bearer {jwt}", f"{server}/api/api-tokens/")
+    assert json.loads(listed.stdout)["results"] == []
+    logs = curl("-H", f"Authorization: Bearer {jwt}", f"{server}/api/tokens/{invite['id']}/logs/")
+    assert [row["evento"] for row in json.loads(logs.stdout)["results"]] == [
+        "convite_revogado", "convite_validado", "convite_gerado",
+    ]
 
 
 def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: ExampleSite, tmp_path: Path) -> None:
@@ -318,7 +323,7 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
     assert schema["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API token (cvp_...) or, once JWT sessions ship, a JWT access token.",
+        "description": "A JWT access token from POST /api/auth/token/, or an API token (cvp_...).",
     }
     paths = set(schema["paths"])
     for path in (
@@ -333,6 +338,11 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
         "/api/api-tokens/{token_id}/rotacionar/",
         "/api/api-tokens/{token_id}/logs/",
         "/api/auditoria/",
+        "/api/auth/token/",
+        "/api/auth/token/refresh/",
+        "/api/auth/token/revoke/",
+        "/api/auth/sessoes/",
+        "/api/auth/sessoes/{family_id}/",
     ):
         assert path in paths, path
     created = schema["paths"]["/api/tokens/"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]

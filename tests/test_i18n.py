@@ -13,8 +13,23 @@ LOCALE = Path(__file__).resolve().parents[1] / "django_convites" / "locale"
 
 
 def entries(po: Path) -> list[tuple[str, str]]:
-    text = po.read_text(encoding="utf-8")
-    return re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"', text, re.MULTILINE)
+    """(msgid, msgstr) of every entry, with strings continued over several lines joined up."""
+    found = []
+    for block in po.read_text(encoding="utf-8").split("\n\n"):
+        parts: dict[str, str] = {}
+        key = None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[0\])?) "(.*)"$', line)
+            if match:
+                key = match.group(1).replace("[0]", "")
+                parts[key] = match.group(2)
+            elif key and line.startswith('"'):
+                parts[key] += line[1:-1]
+        if "msgid" in parts:
+            found.append((parts["msgid"], parts.get("msgstr", "")))
+    return found
 
 
 def test_every_portuguese_message_is_translated_and_not_fuzzy():

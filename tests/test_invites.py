@@ -177,6 +177,18 @@ def test_confined_issuers_act_only_on_their_organizations(api_client, users, con
         ({"INVITES_PER_DAY": "5"}, "django_convites.E016"),
         ({"INVITE_VALIDATION_RATE": "60/fortnight"}, "django_convites.E017"),
         ({"INVITE_VALIDATION_RATE": "0/minute"}, "django_convites.E017"),
+        ({"JWT_ALGORITHM": "none"}, "django_convites.E020"),
+        ({"JWT_ALGORITHM": "hs256"}, "django_convites.E020"),
+        ({"JWT_SIGNING_KEY": "short"}, "django_convites.E021"),
+        ({"JWT_VERIFYING_KEY": 5}, "django_convites.E022"),
+        ({"JWT_ISSUER": ""}, "django_convites.E023"),
+        ({"JWT_AUDIENCE": None}, "django_convites.E024"),
+        ({"JWT_LEEWAY": 301}, "django_convites.E025"),
+        ({"ACCESS_TOKEN_LIFETIME": 10}, "django_convites.E026"),
+        ({"REFRESH_TOKEN_LIFETIME": 0}, "django_convites.E027"),
+        ({"REFRESH_GRACE_PERIOD": -1}, "django_convites.E028"),
+        ({"LOGIN_RATE": "many"}, "django_convites.E029"),
+        ({"LOGIN_USERNAME_RATE": "5/eon"}, "django_convites.E030"),
     ],
 )
 def test_each_invite_setting_has_its_check(convites_settings, keys, check_id):
@@ -200,6 +212,23 @@ def test_host_models_that_do_not_fit_are_e018_and_fail_at_run_time(users, convit
     _, nuclei = make_org()
     with pytest.raises(ImproperlyConfigured, match="E018"):
         issue(users["admin"], organization=uuid.uuid4(), nuclei=[nuclei[0].pk])
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"JWT_ALGORITHM": "RS256"},
+        {"JWT_ALGORITHM": "RS256", "JWT_SIGNING_KEY": "x" * 40, "JWT_VERIFYING_KEY": "y" * 40},
+        {"JWT_ALGORITHM": "HS256", "JWT_VERIFYING_KEY": "y" * 40},
+    ],
+)
+def test_jwt_keys_that_do_not_suit_the_algorithm_are_e031(convites_settings, keys):
+    convites_settings(**keys)
+    assert [m.id for m in checks.check_invite_settings()] == ["django_convites.E031"]
+    from django_convites import access_tokens
+
+    with pytest.raises(ImproperlyConfigured, match="E031"):
+        access_tokens.encode(1, uuid.uuid4(), timezone.now())
 
 
 def test_a_default_lifetime_above_the_maximum_is_e019(convites_settings):

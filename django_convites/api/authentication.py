@@ -1,4 +1,4 @@
-"""``Authorization: Bearer <credential>`` for DRF: API tokens (``cvp_...``) today, JWT access tokens next.
+"""``Authorization: Bearer <credential>`` for DRF: API tokens (``cvp_...``) and JWT access tokens.
 
 Put :class:`BearerAuthentication` in ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``, or on a view.
 A header with another scheme (``Basic``, ``Token``) is left to the next authentication class.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -16,7 +15,7 @@ from rest_framework.request import Request
 from django_convites import tokens
 from django_convites.exceptions import ConvitesError
 from django_convites.net import client_ip, request_meta
-from django_convites.services import api_tokens
+from django_convites.services import api_tokens, sessions
 
 API_TOKEN_PREFIX = f"{tokens.Kind.API_TOKEN.value}_"
 
@@ -31,9 +30,12 @@ def as_drf_error(error: ConvitesError) -> exceptions.APIException:
 class BearerAuthentication(BaseAuthentication):
     """Authenticates ``Bearer`` credentials; sets ``request.user`` and ``request.auth``.
 
-    An API token costs one indexed query when valid or unknown, and none when malformed. ``request.auth``
-    is an :class:`~django_convites.services.api_tokens.AuthenticatedToken`; pair this class with
-    :class:`~django_convites.api.permissions.HasScope` so its scope is enforced.
+    An API token costs one indexed query when valid or unknown, and none when malformed; ``request.auth``
+    is then an :class:`~django_convites.services.api_tokens.AuthenticatedToken`; pair this class with
+    :class:`~django_convites.api.permissions.HasScope` so its scope is enforced. A JWT access token costs
+    no query when its signature or claims are wrong and one when they are right (the user, and whether
+    the session is still live); ``request.auth`` is then an
+    :class:`~django_convites.access_tokens.AccessClaims`.
     """
 
     keyword = "Bearer"
@@ -58,8 +60,8 @@ class BearerAuthentication(BaseAuthentication):
             raise as_drf_error(error) from None
 
     def authenticate_access_token(self, request: Request, credential: str) -> tuple[Any, Any] | None:
-        """The seam for JWT access tokens; until they exist, any other Bearer credential is refused."""
-        raise exceptions.AuthenticationFailed(_("Invalid token."), code="authentication_failed")
+        """A JWT access token: no query for a bad one, one (user and live family) for a good one."""
+        return sessions.authenticate_access_token(credential)
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

@@ -61,5 +61,5 @@ if OpenApiAuthenticationExtension is not None:
             return {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "An API token (cvp_...) or, once JWT sessions ship, a JWT access token.",
+                "description": "A JWT access token from POST /api/auth/token/, or an API token (cvp_...).",
             }

@@ -7,6 +7,8 @@ one client-IP resolver of the app, so a client cannot dodge a throttle by sendin
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.request import Request
@@ -33,3 +35,25 @@ class InviteValidationThrottle(ClientIPRateThrottle):
 
     scope = "convites_invite_validation"
     setting = "INVITE_VALIDATION_RATE"
+
+
+class LoginThrottle(ClientIPRateThrottle):
+    """``LOGIN_RATE`` login attempts per client IP."""
+
+    scope = "convites_login"
+    setting = "LOGIN_RATE"
+
+
+class LoginUsernameThrottle(ClientIPRateThrottle):
+    """``LOGIN_USERNAME_RATE`` login attempts per username, from any address (a digest of it is the key)."""
+
+    scope = "convites_login_username"
+    setting = "LOGIN_USERNAME_RATE"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        data = request.data
+        username = data.get("username") if isinstance(data, Mapping) else None
+        if not isinstance(username, str) or not username:
+            return None
+        ident = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}

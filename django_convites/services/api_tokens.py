@@ -17,8 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +37,7 @@ from django_convites.exceptions import (
     TokenExpired,
     TokenRevoked,
 )
+from django_convites.fastpath import UserRowLookup
 from django_convites.models import ApiToken, AuditEvent, Scope
 from django_convites.net import RequestMeta
 from django_convites.roles import Action, Reach
@@ -252,67 +252,12 @@ def stale_api_tokens(*, idle_for: datetime.timedelta, now: datetime.datetime | N
 # -- authenticating a request -----------------------------------------------------------------------------
 
 
-class _Lookup:
-    """``SELECT <token state>, <user columns> FROM token JOIN user WHERE digest = %s``, built once per alias.
-
-    Values pass through the same converters the ORM applies (time zones, JSON), and the user is built
-    with ``Model.from_db``, so ``request.user`` is an ordinary instance of the user model.
-    """
-
-    TOKEN_FIELDS = ("id", "scope", "expires_at", "revoked_at", "last_used_at", "allowed_ips")
-
-    def __init__(self, alias: str) -> None:
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        user_model = get_user_model()
-        token_meta, user_meta = ApiToken._meta, user_model._meta
-        token_fields = [token_meta.get_field(name) for name in self.TOKEN_FIELDS]
-        user_fields = list(user_meta.concrete_fields)
-        columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"u.{quote(f.column)}" for f in user_fields]
-        # Identifiers come from model metadata and are quoted; the digest is the only parameter.
-        token_table, user_table = quote(token_meta.db_table), quote(user_meta.db_table)
-        user_pk = quote(user_meta.pk.column)  # type: ignore[union-attr]
-        token_user = quote(token_meta.get_field("user").column)  # type: ignore[union-attr]
-        digest = quote(token_meta.get_field("digest").column)  # type: ignore[union-attr]
-        self.sql = " ".join(
-            [
-                f"SELECT {', '.join(columns)}",
-                f"FROM {token_table} t INNER JOIN {user_table} u ON u.{user_pk} = t.{token_user}",
-                f"WHERE t.{digest} = %s",
-            ]
-        )
-        self.alias = alias
-        self.user_model = user_model
-        self.user_attnames = [f.attname for f in user_fields]
-        self.split = len(token_fields)
-        self.converters = []
-        for index, model_field in enumerate([*token_fields, *user_fields]):
-            column = model_field.get_col(token_meta.db_table if index < self.split else user_meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                self.converters.append((index, column, found))
-
-    def fetch(self, digest: str) -> tuple[list[Any], Any] | None:
-        connection = connections[self.alias]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [digest])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = list(row)
-        for index, column, converters in self.converters:
-            value = values[index]
-            for convert in converters:
-                value = convert(value, column, connection)
-            values[index] = value
-        user = self.user_model.from_db(self.alias, self.user_attnames, values[self.split :])
-        return values[: self.split], user
-
-
 @register_cache
 @functools.cache
-def _lookup(alias: str) -> _Lookup:
-    return _Lookup(alias)
+def _lookup(alias: str) -> UserRowLookup:
+    return UserRowLookup(
+        alias, ApiToken, ("id", "scope", "expires_at", "revoked_at", "last_used_at", "allowed_ips"), ("digest",)
+    )
 
 
 def _allowed(ip: str | None, networks: Sequence[str]) -> bool:

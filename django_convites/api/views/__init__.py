@@ -18,6 +18,13 @@ from django_convites.api.views.invites import (
     InviteValidateView,
 )
 from django_convites.api.views.root import APIRootView
+from django_convites.api.views.sessions import (
+    LoginView,
+    RefreshView,
+    RevokeView,
+    SessionDetailView,
+    SessionListView,
+)
 
 __all__ = [
     "APIRootView",
@@ -32,4 +39,9 @@ __all__ = [
     "InviteRevokeView",
     "InviteUseView",
     "InviteValidateView",
+    "LoginView",
+    "RefreshView",
+    "RevokeView",
+    "SessionDetailView",
+    "SessionListView",
 ]

@@ -18,6 +18,8 @@ class APIRootView(ConvitesAPIView):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         names = {
+            "login": "convites_api:auth-token",
+            "sessoes": "convites_api:auth-session-list",
             "convites": "convites_api:invite-list",
             "api_tokens": "convites_api:api-token-list",
             "auditoria": "convites_api:audit-list",

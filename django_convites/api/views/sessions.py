@@ -1,0 +1,99 @@
+"""``/api/auth/``: JWT sessions (contract section 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.pagination import CreatedAtPagination
+from django_convites.api.schema import document
+from django_convites.api.serializers.sessions import (
+    LoginSerializer,
+    RefreshSerializer,
+    SessionSerializer,
+    TokenPairSerializer,
+)
+from django_convites.api.throttling import LoginThrottle, LoginUsernameThrottle
+from django_convites.net import request_meta
+from django_convites.services import sessions
+
+
+class SessionTokenView(ConvitesAPIView):
+    """Views that take credentials in the body and answer secrets: no login needed, never cached."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class LoginView(SessionTokenView):
+    """``POST /api/auth/token/``: username, password and, with two-factor authentication, ``otp``."""
+
+    throttle_classes = [LoginThrottle, LoginUsernameThrottle]
+
+    @document(operation_id="auth_login", request=LoginSerializer, responses=TokenPairSerializer)
+    def post(self, request: Request) -> Response:
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        pair = sessions.login(
+            username=body.validated_data["username"],
+            password=body.validated_data["password"],
+            otp=body.validated_data.get("otp"),
+            meta=request_meta(request),
+            auth_request=request._request,
+        )
+        return Response(TokenPairSerializer(pair).data)
+
+
+class RefreshView(SessionTokenView):
+    """``POST /api/auth/token/refresh/``: a new pair for a refresh token, which is spent."""
+
+    @document(operation_id="auth_refresh", request=RefreshSerializer, responses=TokenPairSerializer)
+    def post(self, request: Request) -> Response:
+        body = RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        pair = sessions.refresh(body.validated_data["refresh"], meta=request_meta(request))
+        return Response(TokenPairSerializer(pair).data)
+
+
+class RevokeView(SessionTokenView):
+    """``POST /api/auth/token/revoke/``: log out, ending the session of a refresh token."""
+
+    @document(operation_id="auth_revoke", request=RefreshSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        body = RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sessions.logout(body.validated_data["refresh"], meta=request_meta(request))
+        return Response(status=204)
+
+
+class SessionListView(ConvitesGenericAPIView):
+    """``GET /api/auth/sessoes/``: one's live sessions, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = CreatedAtPagination
+    serializer_class = SessionSerializer
+
+    @document(operation_id="auth_sessoes_listar", responses=SessionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(sessions.sessions_of(request.user))
+        return self.get_paginated_response(SessionSerializer(page, many=True).data)
+
+
+class SessionDetailView(ConvitesAPIView):
+    """``DELETE /api/auth/sessoes/<id>/``: end one of one's sessions (its access tokens stop at once)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @document(operation_id="auth_sessoes_encerrar", responses={204: None})
+    def delete(self, request: Request, family_id: str) -> Response:
+        sessions.end_own_session(request.user, family_id, meta=request_meta(request))
+        return Response(status=204)

@@ -1,0 +1,324 @@
+"""JWT sessions: log in, refresh, log out, list and end sessions (contract section 6).
+
+A login starts a :class:`~django_convites.models.SessionFamily` and returns a short access token (a JWT,
+:mod:`django_convites.access_tokens`) and an opaque ``cvr_`` refresh token. A refresh spends the refresh
+token with one conditional ``UPDATE`` and hands out a new pair; presenting a spent one again means it was
+stolen or replayed, and the whole family is revoked by one set-based ``UPDATE`` that survives the failed
+request. Access tokens name their family, and the one query that loads their user also checks that the
+family is live, so ending a family stops its access tokens at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import authenticate as django_authenticate
+from django.core.exceptions import ValidationError
+from django.db import router, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from django_convites import access_tokens, signals, tokens
+from django_convites.bookkeeping import run_despite_rollback
+from django_convites.conf import app_settings, register_cache
+from django_convites.exceptions import (
+    ConvitesError,
+    InvalidCredentials,
+    InvalidToken,
+    NotFound,
+    OtpInvalid,
+    OtpRequired,
+    TokenExpired,
+    TokenReused,
+    TokenRevoked,
+)
+from django_convites.fastpath import UserRowLookup
+from django_convites.models import RefreshToken, SessionFamily
+from django_convites.net import RequestMeta
+
+#: A TOTP code: exactly six ASCII digits (no full-width digits, signs or underscores).
+OTP_FORMAT = re.compile(r"[0-9]{6}\Z")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a login or a refresh returns. The refresh secret exists only here."""
+
+    access: str = field(repr=False)
+    refresh: str = field(repr=False)
+    access_expires_at: datetime.datetime
+    refresh_expires_at: datetime.datetime
+    family: SessionFamily
+
+
+# -- logging in -------------------------------------------------------------------------------------------
+
+
+def has_second_factor(user: Any) -> bool:
+    """Whether ``user`` has a confirmed two-factor device (then a login needs a code)."""
+    from django_otp import user_has_device
+
+    return bool(user_has_device(user, confirmed=True))
+
+
+def verify_second_factor(user: Any, code: object) -> bool:
+    """Whether ``code`` is a current code of one of ``user``'s confirmed devices, used once.
+
+    The devices are locked while they check (django-otp's ``select_for_update``), so one code cannot pass
+    two concurrent logins, and django-otp's per-device throttling applies.
+    """
+    from django_otp import match_token
+
+    if not isinstance(code, str) or not OTP_FORMAT.match(code):
+        return False
+    return match_token(user, code) is not None
+
+
+def login(
+    *,
+    username: str,
+    password: str,
+    otp: object = None,
+    meta: RequestMeta | None = None,
+    auth_request: Any = None,
+) -> TokenPair:
+    """Check the credentials (Django's ``authenticate``, so the site's backends apply), then the second
+    factor when the user has one, and start a session. ``auth_request`` is handed to the backends only."""
+    user = django_authenticate(auth_request, username=username, password=password)
+    if user is None:
+        raise _login_failed(None, username, InvalidCredentials(), meta)
+    if has_second_factor(user):
+        if otp in (None, ""):
+            raise _login_failed(user, username, OtpRequired(), meta)
+        if not verify_second_factor(user, otp):
+            raise _login_failed(user, username, OtpInvalid(), meta)
+    now = timezone.now()
+    with transaction.atomic():
+        family = SessionFamily.objects.create(
+            user=user, created_at=now, ip=meta.ip if meta else None, user_agent=meta.user_agent if meta else ""
+        )
+        pair = _issue_pair(family, user.pk, now)
+        signals.login_succeeded.send(sender=SessionFamily, actor=user, target=family, meta=meta, details={})
+    return pair
+
+
+def _login_failed(user: Any, username: str, error: ConvitesError, meta: RequestMeta | None) -> ConvitesError:
+    details = {"motivo": error.code, "usuario_informado": str(username)[:150]}
+    signals.login_failed.send(sender=SessionFamily, actor=user, meta=meta, details=details)
+    return error
+
+
+def _issue_pair(family: SessionFamily, user_id: Any, now: datetime.datetime, parent: RefreshToken | None = None) -> TokenPair:
+    secret = tokens.generate(tokens.Kind.REFRESH)
+    refresh = RefreshToken.objects.create(
+        family=family,
+        parent=parent,
+        digest=tokens.digest(secret),
+        created_at=now,
+        expires_at=now + app_settings.REFRESH_TOKEN_LIFETIME,
+    )
+    access, access_expires_at = access_tokens.encode(user_id, family.pk, now)
+    return TokenPair(
+        access=access,
+        refresh=secret,
+        access_expires_at=access_expires_at,
+        refresh_expires_at=refresh.expires_at,
+        family=family,
+    )
+
+
+# -- refreshing and logging out ---------------------------------------------------------------------------
+
+
+def _find_refresh(secret: object) -> RefreshToken:
+    try:
+        parsed = tokens.parse(secret, tokens.Kind.REFRESH)
+    except tokens.MalformedToken:
+        raise InvalidToken() from None
+    token = RefreshToken.objects.select_related("family").filter(digest=parsed.digest).first()
+    if token is None:
+        raise InvalidToken()
+    return token
+
+
+def refresh(secret: object, *, meta: RequestMeta | None = None) -> TokenPair:
+    """Spend the refresh token ``secret`` for a new pair, exactly once however many requests race.
+
+    A spent token presented again revokes its family (401 ``token_reused``), unless
+    ``REFRESH_GRACE_PERIOD`` is set and it is the immediate predecessor of the family's live token,
+    presented within that many seconds: then the live token is spent in its place.
+    """
+    token = _find_refresh(secret)
+    family = token.family
+    if family.revoked_at is not None:
+        raise TokenRevoked()
+    now = timezone.now()
+    if token.used_at is None and token.expires_at <= now:
+        raise TokenExpired()
+    spend = token
+    if token.used_at is not None:
+        successor = _graced_successor(token, now)
+        if successor is None:
+            raise _revoke_for_reuse(family, now, meta)
+        spend = successor
+    with transaction.atomic():
+        spent = RefreshToken.objects.filter(pk=spend.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+        if spent:
+            live = SessionFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
+                last_refreshed_at=now, ip=meta.ip if meta else family.ip, user_agent=meta.user_agent if meta else ""
+            )
+            if not live:
+                raise TokenRevoked()
+            pair = _issue_pair(family, family.user_id, now, parent=token)
+            signals.token_refreshed.send(sender=SessionFamily, actor=family.user, target=family, meta=meta, details={})
+            return pair
+    # Another request spent it between the read and the UPDATE: that is a reuse too.
+    raise _revoke_for_reuse(family, now, meta)
+
+
+def _graced_successor(token: RefreshToken, now: datetime.datetime) -> RefreshToken | None:
+    grace = app_settings.REFRESH_GRACE_PERIOD
+    if not grace or token.used_at is None or token.used_at <= now - grace:
+        return None
+    return RefreshToken.objects.filter(family_id=token.family_id, parent=token, used_at__isnull=True).first()
+
+
+def _revoke_for_reuse(family: SessionFamily, now: datetime.datetime, meta: RequestMeta | None) -> TokenReused:
+    """Revoke the family in one UPDATE that outlives the failed request and record it; the error to raise."""
+
+    def revoke() -> None:
+        SessionFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="reuso")
+
+    run_despite_rollback(revoke, using=router.db_for_write(SessionFamily))
+    signals.refresh_reused.send(sender=SessionFamily, actor=family.user, target=family, meta=meta, details={})
+    return TokenReused()
+
+
+def logout(secret: object, *, meta: RequestMeta | None = None) -> SessionFamily:
+    """End the family of the refresh token ``secret`` (spent or not): 401 when it is no refresh token."""
+    token = _find_refresh(secret)
+    end_session(token.family, actor=token.family.user, reason="logout", meta=meta)
+    return token.family
+
+
+def end_session(family: SessionFamily, *, actor: Any, reason: str, meta: RequestMeta | None = None) -> bool:
+    """Revoke one family; False when it was revoked already (nothing is recorded then)."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = SessionFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
+        if revoked:
+            family.revoked_at, family.revoked_reason = now, reason
+            signals.session_revoked.send(
+                sender=SessionFamily, actor=actor, target=family, meta=meta, details={"motivo": reason}
+            )
+    return bool(revoked)
+
+
+def end_all_sessions(user: Any, *, reason: str, actor: Any = None, meta: RequestMeta | None = None) -> int:
+    """Revoke every live family of ``user`` in one UPDATE (a password change, a deactivation)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ended = SessionFamily.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now, revoked_reason=reason)
+        if ended:
+            signals.session_revoked.send(
+                sender=SessionFamily, actor=actor, target=None, meta=meta, details={"motivo": reason, "sessoes": ended}
+            )
+    return ended
+
+
+def sessions_of(user: Any) -> QuerySet[SessionFamily]:
+    """``user``'s live sessions, newest first."""
+    return SessionFamily.objects.filter(user=user, revoked_at__isnull=True)
+
+
+def end_own_session(user: Any, family_id: Any, *, meta: RequestMeta | None = None) -> None:
+    """End one of ``user``'s sessions; 404 for someone else's (or an unknown id)."""
+    try:
+        key = uuid.UUID(str(family_id))
+    except ValueError:
+        raise NotFound() from None
+    family = SessionFamily.objects.filter(pk=key, user=user).first()
+    if family is None:
+        raise NotFound()
+    end_session(family, actor=user, reason="usuario", meta=meta)
+
+
+def purge_expired(*, batch_size: int = 1000, now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Delete refresh tokens past their expiry, then families with no token left that are revoked or
+    idle past the refresh lifetime; in batches. Returns (tokens, families) deleted."""
+    now = now or timezone.now()
+    tokens_deleted = _delete_in_batches(RefreshToken.objects.filter(expires_at__lte=now), batch_size)
+    stale = SessionFamily.objects.filter(refresh_tokens__isnull=True).filter(
+        created_at__lte=now - app_settings.REFRESH_TOKEN_LIFETIME
+    )
+    families_deleted = _delete_in_batches(stale, batch_size)
+    return tokens_deleted, families_deleted
+
+
+def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+
+
+# -- authenticating a request -----------------------------------------------------------------------------
+
+
+@register_cache
+@functools.cache
+def _lookup(alias: str) -> UserRowLookup:
+    return UserRowLookup(alias, SessionFamily, ("id",), ("id",), null=("revoked_at",), match_user=True)
+
+
+def authenticate_access_token(token: str) -> tuple[Any, access_tokens.AccessClaims]:
+    """The user behind a valid access token of a live family: no query for a bad token, one otherwise."""
+    claims = access_tokens.decode(token)
+    try:
+        found = _lookup(router.db_for_read(SessionFamily)).fetch(claims.family_id, claims.user_id)
+    except (ValidationError, ValueError, TypeError):  # a sub that is no primary key of this user model
+        raise InvalidToken() from None
+    if found is None:
+        raise TokenRevoked()
+    _, user = found
+    if not user.is_active:
+        raise InvalidToken()
+    return user, claims
+
+
+# -- credentials changing under a session -----------------------------------------------------------------
+
+_OLD_ATTR = "_convites_old_credentials"
+
+
+def remember_credentials(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """``pre_save`` of the user model: note the stored password and ``is_active`` before they change."""
+    if instance._state.adding or instance.pk is None:
+        return
+    watched = [name for name in ("password", "is_active") if any(f.name == name for f in sender._meta.concrete_fields)]
+    if not watched or (update_fields is not None and not set(watched) & set(update_fields)):
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values(*watched).first()
+    if old is not None:
+        setattr(instance, _OLD_ATTR, old)
+
+
+def end_sessions_on_credential_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """``post_save`` of the user model: a new password or a deactivation ends every session of the user."""
+    old = instance.__dict__.pop(_OLD_ATTR, None)
+    if old is None:
+        return
+    if "password" in old and old["password"] != instance.password:
+        end_all_sessions(instance, reason="senha_alterada")
+    elif old.get("is_active") and not getattr(instance, "is_active", True):
+        end_all_sessions(instance, reason="usuario_desativado")
