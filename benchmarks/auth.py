@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 from pathlib import Path
 
@@ -69,7 +69,8 @@ def configure(database: str) -> None:
             "UNAUTHENTICATED_USER": None,
         },
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        SIMPLE_JWT={"SIGNING_KEY": "benchmark-only-signing-key-of-32-bytes!!"},
+        SIMPLE_JWT={"SIGNING_KEY": "benchmark-only-signing-key-of-32-bytes!!", "ACCESS_TOKEN_LIFETIME": timedelta(hours=2)},
+        DJANGO_CONVITES={"ACCESS_TOKEN_LIFETIME": 7200},
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     )
     django.setup()
@@ -104,6 +105,7 @@ def views() -> dict[str, Callable]:
         "apikey": guarded([], [HasAPIKey]),
         "simplejwt": guarded([JWTAuthentication], [IsAuthenticated]),
         "convites": guarded([BearerAuthentication], [IsAuthenticated, HasScope]),
+        "convites_jwt": guarded([BearerAuthentication], [IsAuthenticated, HasScope]),
     }
 
 
@@ -122,12 +124,14 @@ def make_data() -> dict[str, tuple[str, str]]:
 
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.utils import timezone as django_timezone
     from knox.models import AuthToken
     from rest_framework.authtoken.models import Token
     from rest_framework_api_key.models import APIKey
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from django_convites import tokens
+    from django_convites import access_tokens, tokens
+    from django_convites.models import SessionFamily
     from django_convites.services import api_tokens
 
     call_command("migrate", verbosity=0)
@@ -139,7 +143,10 @@ def make_data() -> dict[str, tuple[str, str]]:
         AuthToken.objects.create(user=user)
         APIKey.objects.create_key(name=user.username)
         api_tokens.create_api_token(user=user, scope="write")
+        SessionFamily.objects.create(user=user)
     user = users[FILLER // 2]
+    family = SessionFamily.objects.create(user=user)
+    access, _ = access_tokens.encode(user.pk, family.pk, django_timezone.now())
     _, knox_token = AuthToken.objects.create(user=user)
     _, api_key = APIKey.objects.create_key(name="bench")
     convites = api_tokens.create_api_token(user=user, scope="write").secret
@@ -152,6 +159,7 @@ def make_data() -> dict[str, tuple[str, str]]:
         "apikey": (f"Api-Key {api_key}", f"Api-Key {secrets.token_urlsafe(6)}.{secrets.token_urlsafe(24)}"),
         "simplejwt": (f"Bearer {AccessToken.for_user(user)}", "Bearer " + _resign(str(wrong_jwt))),
         "convites": (f"Bearer {convites}", f"Bearer {tokens.generate(tokens.Kind.API_TOKEN)}"),
+        "convites_jwt": (f"Bearer {access}", "Bearer " + _resign(access)),
     }
 
 
@@ -285,6 +293,7 @@ LABELS = {
     "apikey": "djangorestframework-api-key `HasAPIKey`",
     "simplejwt": "simplejwt `JWTAuthentication`",
     "convites": "django-convites `BearerAuthentication` (API token)",
+    "convites_jwt": "django-convites `BearerAuthentication` (JWT access token)",
 }
 
 

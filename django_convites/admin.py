@@ -8,10 +8,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from django_convites import roles
 from django_convites.exceptions import ConvitesError
-from django_convites.models import ApiToken, AuditEvent, Invite, InviteState
+from django_convites.models import (
+    ApiToken,
+    AuditEvent,
+    Invite,
+    InviteState,
+    SessionFamily,
+)
 from django_convites.net import request_meta
-from django_convites.services import api_tokens, invites
+from django_convites.services import api_tokens, invites, sessions
 
 
 @admin.register(AuditEvent)
@@ -159,6 +166,45 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SessionFamily)
+class SessionFamilyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """JWT sessions: who is logged in, from where; the *End the selected sessions* action logs them out.
+    Refresh tokens (digests) are not shown."""
+
+    list_display = ("user", "created_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "revoked_reason", "created_at")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["end_selected"]
+    fields = ("id", "user", "created_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=id", "=ip", f"user__{get_user_model().USERNAME_FIELD}"]
+
+    @admin.action(description=_("End the selected sessions"), permissions=["end"])
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[SessionFamily]) -> None:
+        ended = sum(
+            sessions.end_session(family, actor=request.user, reason="admin", meta=request_meta(request))
+            for family in queryset.filter(revoked_at__isnull=True)
+        )
+        self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        # Ending someone else's session is managing their credentials: root and admin only.
+        return self.has_view_permission(request) and roles.reach(request.user, roles.Action.MANAGE_API_TOKENS) is roles.Reach.ALL
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

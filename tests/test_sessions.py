@@ -314,7 +314,8 @@ def test_presenting_a_spent_refresh_token_ends_the_whole_family(api_client, user
     assert len(events("refresh_reutilizado")) == 1
 
 
-def test_a_chain_of_fifty_refreshes_and_the_reuse_of_any_ancestor(api_client, users):
+@pytest.mark.parametrize("ancestor", [0, 17, 49])
+def test_a_chain_of_fifty_refreshes_and_the_reuse_of_any_ancestor(api_client, users, ancestor):
     chain = [pair_of(api_client)]
     for _ in range(50):
         response = refresh(api_client, chain[-1]["refresh"])
@@ -323,7 +324,7 @@ def test_a_chain_of_fifty_refreshes_and_the_reuse_of_any_ancestor(api_client, us
     assert RefreshToken.objects.count() == 51
     assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
     assert bearer(chain[-1]["access"]).get(WHOAMI).status_code == 200
-    error_of(refresh(api_client, chain[17]["refresh"]), 401, "token_reused")
+    error_of(refresh(api_client, chain[ancestor]["refresh"]), 401, "token_reused")
     error_of(refresh(api_client, chain[-1]["refresh"]), 401, "token_revoked")
     error_of(bearer(chain[-1]["access"]).get(WHOAMI), 401, "token_revoked")
 
@@ -507,3 +508,24 @@ def test_parallel_logins_with_one_totp_code_let_one_through(users, device):
     code = current_code(device)
     outcomes = race(lambda index: sessions.login(username="usuario", password="x", otp=code))
     assert outcomes == Counter({"ok": 1, "otp_invalid": THREADS - 1})
+
+
+def test_admin_lists_sessions_and_ends_them(client, users):
+    from django.contrib.auth.models import Permission
+
+    pair = sessions.login(username="usuario", password="x")
+    users["admin"].is_staff = True
+    users["admin"].save()
+    users["admin"].user_permissions.add(*Permission.objects.filter(codename="view_sessionfamily"))
+    client.force_login(users["admin"])
+    page = client.get("/admin/django_convites/sessionfamily/")
+    assert page.status_code == 200
+    assert pair.refresh not in page.content.decode() and tokens.digest(pair.refresh) not in page.content.decode()
+    response = client.post(
+        "/admin/django_convites/sessionfamily/",
+        {"action": "end_selected", "_selected_action": [pair.family.pk]},
+        follow=True,
+    )
+    assert "1 sessions ended." in response.content.decode()
+    assert SessionFamily.objects.get().revoked_reason == "admin"
+    error_of(bearer(pair.access).get(WHOAMI), 401, "token_revoked")
