@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin
@@ -21,9 +22,43 @@ from django_convites.net import request_meta
 from django_convites.services import api_tokens, invites, sessions
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows are looked at here, never added, edited or deleted: their services own every change."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def revoke_each(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    objects: Iterable[Any],
+    revoke: Callable[..., Any],
+) -> None:
+    """Call ``revoke(pk, actor=..., meta=...)`` for each object through its service, which applies the role
+    table and audits; report how many were revoked and how many it left as they were."""
+    revoked, skipped = 0, 0
+    for obj in objects:
+        try:
+            revoke(obj.pk, actor=request.user, meta=request_meta(request))
+        except ConvitesError:
+            skipped += 1
+        else:
+            revoked += 1
+    model_admin.message_user(
+        request, _("%(revoked)d revoked, %(skipped)d left as they were.") % {"revoked": revoked, "skipped": skipped}
+    )
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Read-only: audit events are append-only, the admin can neither add, change nor delete them."""
+class AuditEventAdmin(ViewOnlyAdmin):
+    """Read-only: audit events are append-only."""
 
     list_display = ("created_at", "event", "actor", "target_type", "target_id", "ip")
     list_filter = ("event", "target_type", "created_at")
@@ -34,15 +69,6 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class InviteStateFilter(admin.SimpleListFilter):
@@ -60,7 +86,7 @@ class InviteStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InviteAdmin(ViewOnlyAdmin):
     """Invites can be looked at and revoked here, never edited. The code and its digest are not shown.
 
     Invites are issued through the API or the HTML page, where the code is shown once to its issuer.
@@ -98,31 +124,14 @@ class InviteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=_("Revoke the selected invites"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
-        revoked, skipped = 0, 0
-        for invite in queryset.order_by("created_at"):
-            try:
-                invites.revoke_invite(str(invite.pk), actor=request.user, meta=request_meta(request))
-            except ConvitesError:
-                skipped += 1
-            else:
-                revoked += 1
-        self.message_user(request, _("%(revoked)d revoked, %(skipped)d left as they were.") % {"revoked": revoked, "skipped": skipped})
+        revoke_each(self, request, queryset.order_by("created_at"), lambda pk, **kw: invites.revoke_invite(str(pk), **kw))
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(ViewOnlyAdmin):
     """API tokens can be looked at and revoked here, never created or edited: the secret exists only in the
     answer that creates it. The digest is not shown; the prefix is, to recognise a token."""
 
@@ -154,31 +163,14 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=_("Revoke the selected API tokens"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        revoked, skipped = 0, 0
-        for token in queryset.filter(revoked_at__isnull=True).order_by("created_at"):
-            try:
-                api_tokens.revoke_api_token(token.pk, actor=request.user, meta=request_meta(request))
-            except ConvitesError:  # the role table does not let this user manage the token
-                skipped += 1
-            else:
-                revoked += 1
-        self.message_user(request, _("%(revoked)d revoked, %(skipped)d left as they were.") % {"revoked": revoked, "skipped": skipped})
+        revoke_each(self, request, queryset.filter(revoked_at__isnull=True).order_by("created_at"), api_tokens.revoke_api_token)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(SessionFamily)
-class SessionFamilyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SessionFamilyAdmin(ViewOnlyAdmin):
     """JWT sessions: who is logged in, from where; the *End the selected sessions* action logs them out.
     Refresh tokens (digests) are not shown."""
 
@@ -205,12 +197,3 @@ class SessionFamilyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_end_permission(self, request: HttpRequest) -> bool:
         # Ending someone else's session is managing their credentials: root and admin only.
         return self.has_view_permission(request) and roles.reach(request.user, roles.Action.MANAGE_API_TOKENS) is roles.Reach.ALL
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

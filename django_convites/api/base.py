@@ -51,3 +51,12 @@ class ConvitesGenericViewSet(ConvitesAPIMixin, viewsets.GenericViewSet):  # type
     @classmethod
     def as_view(cls, actions: Any = None, **initkwargs: Any) -> Callable[..., Any]:
         return _non_atomic(super().as_view(actions, **initkwargs))
+
+
+class NoStoreMixin:
+    """For answers that carry or touch a secret: ``Cache-Control: no-store``, so no cache keeps them."""
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response["Cache-Control"] = "no-store"
+        return response

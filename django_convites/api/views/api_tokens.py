@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.base import (
+    ConvitesAPIView,
+    ConvitesGenericAPIView,
+    NoStoreMixin,
+)
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.schema import document, query
 from django_convites.api.serializers import (
@@ -20,13 +22,6 @@ from django_convites.api.serializers import (
 from django_convites.api.serializers.audit import UserFilterSerializer
 from django_convites.net import request_meta
 from django_convites.services import api_tokens
-
-
-class NoStoreMixin:
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):

@@ -14,7 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from django_convites import tokens
-from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.base import (
+    ConvitesAPIView,
+    ConvitesGenericAPIView,
+    NoStoreMixin,
+)
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.schema import document, query
 from django_convites.api.serializers import (
@@ -47,13 +51,12 @@ def body_mapping(request: Request) -> Mapping[str, Any]:
     return data
 
 
-class InviteViewMixin:
+class InviteViewMixin(NoStoreMixin):
     """Invite responses may carry a code, or answer for one sent in the URL: never cache them, never
     send the URL on as a referrer."""
 
     def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        response["Cache-Control"] = "no-store"
+        response = super().finalize_response(request, response, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         if response.status_code >= 400:
             # Django logs the path of every 4xx answer; here a path may hold a code. Log it redacted, and

@@ -8,7 +8,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
+from django_convites.api.base import (
+    ConvitesAPIView,
+    ConvitesGenericAPIView,
+    NoStoreMixin,
+)
 from django_convites.api.pagination import CreatedAtPagination
 from django_convites.api.schema import document
 from django_convites.api.serializers.sessions import (
@@ -22,16 +26,11 @@ from django_convites.net import request_meta
 from django_convites.services import sessions
 
 
-class SessionTokenView(ConvitesAPIView):
+class SessionTokenView(NoStoreMixin, ConvitesAPIView):
     """Views that take credentials in the body and answer secrets: no login needed, never cached."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class LoginView(SessionTokenView):
