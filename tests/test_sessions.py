@@ -529,3 +529,31 @@ def test_admin_lists_sessions_and_ends_them(client, users):
     assert "1 sessions ended." in response.content.decode()
     assert SessionFamily.objects.get().revoked_reason == "admin"
     error_of(bearer(pair.access).get(WHOAMI), 401, "token_revoked")
+
+
+def test_es256_works_and_refuses_a_token_signed_with_another_key_pair(api_client, users, convites_settings):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def pem_pair():
+        key = ec.generate_private_key(ec.SECP256R1())
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        return private, public
+
+    private, public = pem_pair()
+    other_private, _ = pem_pair()
+    convites_settings(JWT_ALGORITHM="ES256", JWT_SIGNING_KEY=private, JWT_VERIFYING_KEY=public)
+    pair = pair_of(api_client)
+    assert jwt.get_unverified_header(pair["access"])["alg"] == "ES256"
+    assert bearer(pair["access"]).get(WHOAMI).status_code == 200
+    stranger = forge(claims_of(pair["access"]), key=other_private, algorithm="ES256")
+    error_of(bearer(stranger).get(WHOAMI), 401, "authentication_failed")
+    convites_settings(JWT_SIGNING_KEY=public, JWT_VERIFYING_KEY=private)  # the wrong way round
+    from django_convites import checks
+
+    assert [m.id for m in checks.check_invite_settings()] == ["django_convites.E031"]
