@@ -85,6 +85,8 @@ DEFAULTS: dict[str, Any] = {
     # DRF rates of login attempts per client IP and per username; None: not throttled.
     "LOGIN_RATE": "20/minute",
     "LOGIN_USERNAME_RATE": "10/minute",
+    # DRF rate of two-factor code checks (confirm, disable) per user; None: not throttled.
+    "TWO_FACTOR_RATE": "10/minute",
 }
 
 
@@ -259,6 +261,7 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "REFRESH_GRACE_PERIOD": ("django_convites.E028", _int_between(0, 300)),
     "LOGIN_RATE": ("django_convites.E029", _check_rate),
     "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
+    "TWO_FACTOR_RATE": ("django_convites.E032", _check_rate),
 }
 
 
@@ -386,6 +389,10 @@ class ConvitesSettings:
     @property
     def LOGIN_USERNAME_RATE(self) -> str | None:
         return _value("LOGIN_USERNAME_RATE")  # type: ignore[no-any-return]
+
+    @property
+    def TWO_FACTOR_RATE(self) -> str | None:
+        return _value("TWO_FACTOR_RATE")  # type: ignore[no-any-return]
 
 
 def _duration(key: str) -> datetime.timedelta:

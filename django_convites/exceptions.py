@@ -190,3 +190,18 @@ class TokenReused(ConvitesError):
     status_code = 401
     code = "token_reused"
     default_detail = _("This refresh token was used already; the session has been ended.")
+
+
+# -- two-factor authentication -----------------------------------------------------------------------------
+
+
+class TwoFactorActive(ConvitesError):
+    status_code = 409
+    code = "two_factor_active"
+    default_detail = _("Two-factor authentication is on already; turn it off first to enrol a new device.")
+
+
+class OtpRejected(OtpInvalid):
+    """A wrong two-factor code sent to a two-factor endpoint (400; at login it is 401)."""
+
+    status_code = 400

@@ -99,3 +99,16 @@ refresh_reused = DomainSignal("refresh_reutilizado", failure=True)
 #: A session family was ended. ``details["motivo"]``: ``logout``, ``usuario`` (from the sessions list),
 #: ``admin``, ``senha_alterada``, ``usuario_desativado``.
 session_revoked = DomainSignal("sessao_revogada")
+
+
+# -- two-factor authentication (contract section 7) ------------------------------------------------------
+# Sent with ``sender=TOTPDevice``; ``target`` is the device (None once it is deleted).
+
+#: A TOTP enrolment began: an unconfirmed device was created.
+two_factor_started = DomainSignal("2fa_iniciado")
+#: A device was confirmed with a current code: two-factor authentication is on.
+two_factor_enabled = DomainSignal("2fa_ativado")
+#: Two-factor authentication was turned off (with a current code).
+two_factor_disabled = DomainSignal("2fa_desativado")
+#: A two-factor code was refused. ``details["acao"]``: ``confirmar`` or ``desativar``. A failure event.
+two_factor_failed = DomainSignal("2fa_falhou", failure=True)

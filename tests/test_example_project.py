@@ -343,6 +343,10 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
         "/api/auth/token/revoke/",
         "/api/auth/sessoes/",
         "/api/auth/sessoes/{family_id}/",
+        "/api/2fa/",
+        "/api/2fa/totp/",
+        "/api/2fa/totp/confirmar/",
+        "/api/2fa/desativar/",
     ):
         assert path in paths, path
     created = schema["paths"]["/api/tokens/"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]

@@ -57,3 +57,15 @@ class LoginUsernameThrottle(ClientIPRateThrottle):
             return None
         ident = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class TwoFactorThrottle(ClientIPRateThrottle):
+    """``TWO_FACTOR_RATE`` code checks per user (whatever the device, so no device is locked out)."""
+
+    scope = "convites_two_factor"
+    setting = "TWO_FACTOR_RATE"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

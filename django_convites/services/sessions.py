@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +39,7 @@ from django_convites.exceptions import (
 from django_convites.fastpath import UserRowLookup
 from django_convites.models import RefreshToken, SessionFamily
 from django_convites.net import RequestMeta
-
-#: A TOTP code: exactly six ASCII digits (no full-width digits, signs or underscores).
-OTP_FORMAT = re.compile(r"[0-9]{6}\Z")
+from django_convites.services import two_factor
 
 
 @dataclass(frozen=True)
@@ -67,16 +64,9 @@ def has_second_factor(user: Any) -> bool:
 
 
 def verify_second_factor(user: Any, code: object) -> bool:
-    """Whether ``code`` is a current code of one of ``user``'s confirmed devices, used once.
-
-    The devices are locked while they check (django-otp's ``select_for_update``), so one code cannot pass
-    two concurrent logins, and django-otp's per-device throttling applies.
-    """
-    from django_otp import match_token
-
-    if not isinstance(code, str) or not OTP_FORMAT.match(code):
-        return False
-    return match_token(user, code) is not None
+    """Whether ``code`` is a current code of one of ``user``'s confirmed TOTP devices, used once: its time
+    step is spent by a conditional UPDATE, so one code cannot pass two concurrent logins."""
+    return two_factor.verify_user(user, code)
 
 
 def login(

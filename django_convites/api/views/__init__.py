@@ -25,6 +25,12 @@ from django_convites.api.views.sessions import (
     SessionDetailView,
     SessionListView,
 )
+from django_convites.api.views.two_factor import (
+    TotpConfirmView,
+    TotpEnrolView,
+    TwoFactorDisableView,
+    TwoFactorStatusView,
+)
 
 __all__ = [
     "APIRootView",
@@ -44,4 +50,8 @@ __all__ = [
     "RevokeView",
     "SessionDetailView",
     "SessionListView",
+    "TotpConfirmView",
+    "TotpEnrolView",
+    "TwoFactorDisableView",
+    "TwoFactorStatusView",
 ]

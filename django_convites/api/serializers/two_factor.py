@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from django_convites.api.serializers.invites import StrictSerializer
+
+
+class TwoFactorCodeSerializer(StrictSerializer):
+    """``{"codigo": "123456"}``: a current code of the authenticator app."""
+
+    codigo = serializers.CharField(max_length=16, trim_whitespace=False)
+
+
+class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    nome = serializers.CharField(source="name")
+    tipo = serializers.SerializerMethodField()
+    confirmado = serializers.BooleanField(source="confirmed")
+
+    def get_tipo(self, device: object) -> str:
+        return "totp"
+
+
+class TwoFactorStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ativo = serializers.BooleanField()
+    dispositivos = DeviceSerializer(many=True)
+
+
+class EnrolmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField(source="device.pk")
+    otpauth_url = serializers.CharField()
+    qr_svg = serializers.CharField()
+    segredo = serializers.CharField(source="secret")

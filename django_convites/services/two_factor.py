@@ -1,0 +1,126 @@
+"""Two-factor authentication with TOTP devices of django-otp (contract section 7).
+
+Enrolment creates an unconfirmed device and shows its secret (base32 and a QR code); confirming it with a
+current code activates it; disabling it needs a current code. A code is accepted once: its time step is
+written with a conditional ``UPDATE ... WHERE last_t < step``, so of two requests with the same code,
+even at the same instant, only one passes. Codes are exactly six ASCII digits.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import segno
+from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from django_convites import signals
+from django_convites.exceptions import OtpRejected, TwoFactorActive
+from django_convites.net import RequestMeta
+
+DEVICE_NAME = "django-convites"
+#: A TOTP code: exactly six ASCII digits (no full-width digits, signs or underscores).
+OTP_FORMAT = re.compile(r"[0-9]{6}\Z")
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A new, unconfirmed TOTP device and what the user needs to add it to an authenticator app."""
+
+    device: TOTPDevice
+    otpauth_url: str = field(repr=False)
+    secret: str = field(repr=False)
+    qr_svg: str = field(repr=False)
+
+
+def confirmed_devices(user: Any) -> list[TOTPDevice]:
+    return list(TOTPDevice.objects.filter(user=user, confirmed=True))
+
+
+def is_active(user: Any) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def _base32(device: TOTPDevice) -> str:
+    import base64
+
+    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
+    """An unconfirmed TOTP device for ``user`` (replacing an earlier unconfirmed one); 409 when 2FA is on."""
+    if is_active(user):
+        raise TwoFactorActive()
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        signals.two_factor_started.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
+    url = device.config_url
+    return Enrolment(
+        device=device,
+        otpauth_url=url,
+        secret=_base32(device),
+        qr_svg=segno.make(url, error="m").svg_inline(scale=4, title="otpauth"),
+    )
+
+
+def matching_step(device: TOTPDevice, code: object, now: float | None = None) -> int | None:
+    """The time step at which ``code`` is a code of ``device`` (within its tolerance), or None."""
+    if not isinstance(code, str) or not OTP_FORMAT.match(code):
+        return None
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = now if now is not None else time.time()
+    current = totp.t()
+    for offset in sorted(range(-device.tolerance, device.tolerance + 1), key=abs):
+        totp.time = (now if now is not None else time.time()) + offset * device.step
+        if totp.token() == int(code):
+            return current + offset
+    return None
+
+
+def verify(device: TOTPDevice, code: object, now: float | None = None) -> bool:
+    """Whether ``code`` is a current code of ``device`` not used before; spends its time step if so."""
+    step = matching_step(device, code, now)
+    if step is None:
+        return False
+    return bool(TOTPDevice.objects.filter(pk=device.pk, last_t__lt=step).update(last_t=step))
+
+
+def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str) -> OtpRejected:
+    signals.two_factor_failed.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={"acao": action})
+    return OtpRejected()
+
+
+def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
+    """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        if is_active(user):
+            raise TwoFactorActive()
+        raise _fail(user, None, meta, "confirmar")
+    if not verify(device, code):
+        raise _fail(user, device, meta, "confirmar")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        device.confirmed = True
+        signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
+    return device
+
+
+def verify_user(user: Any, code: object) -> bool:
+    """Whether ``code`` is a current, unused code of one of ``user``'s confirmed devices."""
+    return any(verify(device, code) for device in confirmed_devices(user))
+
+
+def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None:
+    """Turn two-factor authentication off with a current code; every device of the user goes."""
+    devices = confirmed_devices(user)
+    if not devices or not any(verify(device, code) for device in devices):
+        raise _fail(user, devices[0] if devices else None, meta, "desativar")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        signals.two_factor_disabled.send(sender=TOTPDevice, actor=user, target=None, meta=meta, details={})
