@@ -65,3 +65,14 @@ class ValidateInviteForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A current code of the authenticator app: six digits (the service checks them exactly)."""
+
+    codigo = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=16,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )

@@ -11,4 +11,7 @@ app_name = "django_convites"
 urlpatterns = [
     path("convites/gerar/", views.IssueInvitePage.as_view(), name="invite-issue"),
     path("convites/validar/", views.ValidateInvitePage.as_view(), name="invite-validate"),
+    path("ativar-2fa/", views.EnableTwoFactorPage.as_view(), name="2fa-enable"),
+    path("desativar-2fa/", views.DisableTwoFactorPage.as_view(), name="2fa-disable"),
+    path("verificar-2fa/", views.VerifyTwoFactorPage.as_view(), name="2fa-verify"),
 ]

@@ -1,4 +1,5 @@
-"""HTML pages: issue an invite and validate one. They call the same services as the API.
+"""HTML pages: issue and validate invites; turn two-factor authentication on and off, and verify it at
+login. They call the same services as the API.
 
 Mounted with ``path("tokens/", include("django_convites.urls"))``. Templates extend
 ``django_convites/base.html`` and can be overridden by the host like any app template.
@@ -8,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
+from django_otp import login as otp_login
 
 from django_convites import orgs, roles
 from django_convites.api.throttling import InviteValidationThrottle
@@ -22,9 +27,9 @@ from django_convites.exceptions import (
     InviteQuotaExceeded,
     NotAllowed,
 )
-from django_convites.forms import IssueInviteForm, ValidateInviteForm
+from django_convites.forms import IssueInviteForm, TwoFactorCodeForm, ValidateInviteForm
 from django_convites.net import request_meta
-from django_convites.services import invites
+from django_convites.services import invites, two_factor
 
 
 class NoStoreMixin:
@@ -115,3 +120,80 @@ class ValidateInvitePage(NoStoreMixin, FormView):  # type: ignore[type-arg]
 
     def form_invalid(self, form: ValidateInviteForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore[type-arg]
+    """A page that takes a current two-factor code and hands it to one service call."""
+
+    form_class = TwoFactorCodeForm
+
+    def form_invalid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def refuse(self, form: TwoFactorCodeForm, error: ConvitesError) -> HttpResponse:
+        form.add_error("codigo", str(error.detail))
+        return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
+
+    def next_url(self) -> str:
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(target, {self.request.get_host()}, require_https=self.request.is_secure()):
+            return target
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+class EnableTwoFactorPage(TwoFactorPage):
+    """``/tokens/ativar-2fa/``: a QR code and the secret of a new device; a current code confirms it."""
+
+    template_name = "django_convites/2fa_enable.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("enrolment", two_factor.pending_enrolment(self.request.user))
+        return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if two_factor.is_active(request.user):
+            return self.render_to_response({"active": True})
+        enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
+        return self.render_to_response(self.get_context_data(enrolment=enrolment))
+
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        try:
+            two_factor.confirm_totp(self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request))
+        except ConvitesError as error:
+            return self.refuse(form, error)
+        device = two_factor.confirmed_devices(self.request.user)[0]
+        otp_login(self.request, device)  # this session has just proved the second factor
+        return self.render_to_response({"enabled": True})
+
+
+class DisableTwoFactorPage(TwoFactorPage):
+    """``/tokens/desativar-2fa/``: turn two-factor authentication off with a current code."""
+
+    template_name = "django_convites/2fa_disable.html"
+
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        try:
+            two_factor.disable(self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request))
+        except ConvitesError as error:
+            return self.refuse(form, error)
+        return self.render_to_response({"disabled": True})
+
+
+class VerifyTwoFactorPage(TwoFactorPage):
+    """``/tokens/verificar-2fa/``: the second step of a session login (``django_otp.login``)."""
+
+    template_name = "django_convites/2fa_verify.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "next": self.next_url()}
+
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        try:
+            device = two_factor.verify_session(
+                self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request)
+            )
+        except ConvitesError as error:
+            return self.refuse(form, error)
+        otp_login(self.request, device)
+        return redirect(self.next_url())

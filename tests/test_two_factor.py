@@ -167,3 +167,81 @@ def test_parallel_submissions_of_one_code_let_one_through(users):
 
     outcomes = race(work)
     assert outcomes == Counter({"ok": 1, "otp_invalid": THREADS - 1})
+
+
+# -- HTML pages -------------------------------------------------------------------------------------------
+
+ENABLE_PAGE = "/tokens/ativar-2fa/"
+DISABLE_PAGE = "/tokens/desativar-2fa/"
+VERIFY_PAGE = "/tokens/verificar-2fa/"
+
+
+def secret_on(page) -> str:
+    return re.search(r'class="convites-secret">([A-Z2-7]+)<', page.content.decode()).group(1)
+
+
+@pytest.fixture
+def browser(users):
+    from django.test import Client
+
+    session = Client()
+    session.force_login(users["usuario"])
+    return session
+
+
+def test_the_pages_need_a_login(users):
+    from django.test import Client
+
+    for path in (ENABLE_PAGE, DISABLE_PAGE, VERIFY_PAGE):
+        response = Client().get(path)
+        assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_enable_page_shows_a_qr_code_and_confirms_with_a_code(browser, users):
+    page = browser.get(ENABLE_PAGE)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and page["Cache-Control"] == "no-store"
+    secret = secret_on(page)
+    assert TOTPDevice.objects.get(confirmed=False).bin_key == base64.b32decode(secret + "=" * (-len(secret) % 8))
+    wrong = "000000" if code_for(secret) != "000000" else "111111"
+    refused = browser.post(ENABLE_PAGE, {"codigo": wrong})
+    assert refused.status_code == 400 and secret_on(refused) == secret
+    done = browser.post(ENABLE_PAGE, {"codigo": code_for(secret)})
+    assert done.status_code == 200 and "convites-2fa-enabled" in done.content.decode()
+    assert TOTPDevice.objects.get().confirmed
+    again = browser.get(ENABLE_PAGE)
+    assert "convites-2fa-active" in again.content.decode() and "<svg" not in again.content.decode()
+
+
+def test_the_enable_page_needs_csrf(users):
+    from django.test import Client
+
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(users["usuario"])
+    session.get(ENABLE_PAGE)
+    assert session.post(ENABLE_PAGE, {"codigo": "123456"}).status_code == 403
+
+
+def test_the_disable_page_needs_a_current_code(browser, users):
+    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    assert browser.post(DISABLE_PAGE, {"codigo": ""}).status_code == 400
+    assert browser.post(DISABLE_PAGE, {"codigo": "12345x"}).status_code == 400
+    done = browser.post(DISABLE_PAGE, {"codigo": code_for(secret)})
+    assert "convites-2fa-disabled" in done.content.decode()
+    assert not TOTPDevice.objects.exists()
+
+
+def test_the_verify_page_is_the_second_step_of_a_session_login(browser, users):
+    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    assert browser.get(VERIFY_PAGE).status_code == 200
+    assert browser.post(VERIFY_PAGE, {"codigo": "000000" if code_for(secret) != "000000" else "1"}).status_code == 400
+    response = browser.post(VERIFY_PAGE, {"codigo": code_for(secret), "next": "/tokens/convites/validar/"})
+    assert response.status_code == 302 and response["Location"] == "/tokens/convites/validar/"
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    assert browser.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
+    evil = browser.post(VERIFY_PAGE, {"codigo": code_for(secret, time.time() + 30), "next": "https://evil.example/"})
+    assert evil.status_code == 302 and not evil["Location"].startswith("https://evil")

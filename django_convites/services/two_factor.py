@@ -59,6 +59,10 @@ def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
         signals.two_factor_started.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
+    return _enrolment(device)
+
+
+def _enrolment(device: TOTPDevice) -> Enrolment:
     url = device.config_url
     return Enrolment(
         device=device,
@@ -66,6 +70,12 @@ def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
         secret=_base32(device),
         qr_svg=segno.make(url, error="m").svg_inline(scale=4, title="otpauth"),
     )
+
+
+def pending_enrolment(user: Any) -> Enrolment | None:
+    """The enrolment ``user`` started and has not confirmed yet, to show it again after a wrong code."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return None if device is None else _enrolment(device)
 
 
 def matching_step(device: TOTPDevice, code: object, now: float | None = None) -> int | None:
@@ -111,9 +121,22 @@ def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) ->
     return device
 
 
+def verifying_device(user: Any, code: object) -> TOTPDevice | None:
+    """The confirmed device of ``user`` that accepts ``code`` (spending its step), or None."""
+    return next((device for device in confirmed_devices(user) if verify(device, code)), None)
+
+
 def verify_user(user: Any, code: object) -> bool:
     """Whether ``code`` is a current, unused code of one of ``user``'s confirmed devices."""
-    return any(verify(device, code) for device in confirmed_devices(user))
+    return verifying_device(user, code) is not None
+
+
+def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
+    """The second step of a session login: the device that accepts ``code`` (400 ``otp_invalid`` else)."""
+    device = verifying_device(user, code)
+    if device is None:
+        raise _fail(user, None, meta, "verificar")
+    return device
 
 
 def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None:
