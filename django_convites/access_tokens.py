@@ -39,10 +39,6 @@ class AccessClaims:
     jti: str
     expires_at: datetime.datetime
 
-    @property
-    def kind(self) -> str:
-        return "access_token"
-
 
 def is_symmetric(algorithm: str) -> bool:
     return algorithm.startswith("HS")

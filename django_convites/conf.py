@@ -165,13 +165,6 @@ def _check_field_name(value: Any) -> str | None:
     return None
 
 
-def _check_duration(value: Any) -> str | None:
-    seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 60 <= seconds <= 366 * 24 * 3600:
-        return "must be a number of seconds (or a timedelta) between one minute and 366 days."
-    return None
-
-
 def _check_optional_count(value: Any) -> str | None:
     if value is None:
         return None
@@ -246,8 +239,8 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "ORGANIZATION_MODEL": ("django_convites.E011", _check_model_label),
     "NUCLEUS_MODEL": ("django_convites.E012", _check_model_label),
     "NUCLEUS_ORGANIZATION_FIELD": ("django_convites.E013", _check_field_name),
-    "INVITE_LIFETIME": ("django_convites.E014", _check_duration),
-    "INVITE_MAX_LIFETIME": ("django_convites.E015", _check_duration),
+    "INVITE_LIFETIME": ("django_convites.E014", _duration_between(60, 366 * 86400)),
+    "INVITE_MAX_LIFETIME": ("django_convites.E015", _duration_between(60, 366 * 86400)),
     "INVITES_PER_DAY": ("django_convites.E016", _check_optional_count),
     "INVITE_VALIDATION_RATE": ("django_convites.E017", _check_rate),
     "JWT_ALGORITHM": ("django_convites.E020", _check_algorithm),

@@ -62,11 +62,6 @@ class AuthenticatedToken:
 
     id: uuid.UUID
     scope: Scope
-    allowed_ips: tuple[str, ...] = ()
-
-    @property
-    def kind(self) -> str:
-        return "api_token"
 
 
 # -- creating and managing --------------------------------------------------------------------------------
@@ -301,7 +296,7 @@ def authenticate(
     if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
         _record_use(token_id, user, target, now, client_ip(), meta())
     roles.set_token_scope(user, scope)
-    return user, AuthenticatedToken(id=token_id, scope=Scope(scope), allowed_ips=tuple(networks))
+    return user, AuthenticatedToken(id=token_id, scope=Scope(scope))
 
 
 def _record_use(token_id: Any, user: Any, target: Target, now: datetime.datetime, ip: str | None, meta: Any) -> None:

@@ -8,6 +8,7 @@ even at the same instant, only one passes. Codes are exactly six ASCII digits.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from dataclasses import dataclass, field
@@ -46,8 +47,6 @@ def is_active(user: Any) -> bool:
 
 
 def _base32(device: TOTPDevice) -> str:
-    import base64
-
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
@@ -82,11 +81,12 @@ def matching_step(device: TOTPDevice, code: object, now: float | None = None) ->
     """The time step at which ``code`` is a code of ``device`` (within its tolerance), or None."""
     if not isinstance(code, str) or not OTP_FORMAT.match(code):
         return None
+    at = time.time() if now is None else now
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = now if now is not None else time.time()
+    totp.time = at
     current = totp.t()
     for offset in sorted(range(-device.tolerance, device.tolerance + 1), key=abs):
-        totp.time = (now if now is not None else time.time()) + offset * device.step
+        totp.time = at + offset * device.step
         if totp.token() == int(code):
             return current + offset
     return None
