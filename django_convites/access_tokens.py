@@ -38,6 +38,8 @@ class AccessClaims:
     family_id: uuid.UUID
     jti: str
     expires_at: datetime.datetime
+    #: Whether the login that started the session proved a second factor (the ``amr`` claim has ``otp``).
+    two_factor: bool = False
 
 
 def is_symmetric(algorithm: str) -> bool:
@@ -95,8 +97,11 @@ def _keys() -> tuple[str, Any, Any]:
     )
 
 
-def encode(user_id: Any, family_id: uuid.UUID, now: datetime.datetime) -> tuple[str, datetime.datetime]:
-    """A signed access token for ``user_id`` in ``family_id``, and when it expires."""
+def encode(
+    user_id: Any, family_id: uuid.UUID, now: datetime.datetime, *, two_factor: bool = False
+) -> tuple[str, datetime.datetime]:
+    """A signed access token for ``user_id`` in ``family_id``, and when it expires. ``amr`` (RFC 8176)
+    says how the login was proved: ``["pwd"]``, or ``["pwd", "otp"]`` with a second factor."""
     algorithm, signing, _ = _keys()
     expires_at = now + app_settings.ACCESS_TOKEN_LIFETIME
     claims = {
@@ -109,6 +114,7 @@ def encode(user_id: Any, family_id: uuid.UUID, now: datetime.datetime) -> tuple[
         "jti": uuid.uuid4().hex,
         "sid": str(family_id),
         "typ": ACCESS_TYPE,
+        "amr": ["pwd", "otp"] if two_factor else ["pwd"],
     }
     return jwt.encode(claims, signing, algorithm=algorithm, headers={"typ": "at+jwt"}), expires_at
 
@@ -138,4 +144,11 @@ def decode(token: str) -> AccessClaims:
         expires_at = datetime.datetime.fromtimestamp(int(claims["exp"]), tz=datetime.timezone.utc)
     except (ValueError, TypeError, OverflowError):
         raise InvalidToken() from None
-    return AccessClaims(user_id=claims["sub"], family_id=family_id, jti=str(claims["jti"]), expires_at=expires_at)
+    amr = claims.get("amr")
+    return AccessClaims(
+        user_id=claims["sub"],
+        family_id=family_id,
+        jti=str(claims["jti"]),
+        expires_at=expires_at,
+        two_factor=isinstance(amr, list) and "otp" in amr,
+    )

@@ -14,6 +14,8 @@ from django_convites.exceptions import ConvitesError
 from django_convites.models import (
     ApiToken,
     AuditEvent,
+    AuthCode,
+    BackupCodeDevice,
     Invite,
     InviteState,
     SessionFamily,
@@ -197,3 +199,36 @@ class SessionFamilyAdmin(ViewOnlyAdmin):
     def has_end_permission(self, request: HttpRequest) -> bool:
         # Ending someone else's session is managing their credentials: root and admin only.
         return self.has_view_permission(request) and roles.reach(request.user, roles.Action.MANAGE_API_TOKENS) is roles.Reach.ALL
+
+
+@admin.register(BackupCodeDevice)
+class BackupCodeDeviceAdmin(ViewOnlyAdmin):
+    """Who has backup codes and how many are left; the codes are digests and are never shown."""
+
+    list_display = ("user", "name", "remaining")
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "remaining")
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return [f"user__{get_user_model().USERNAME_FIELD}"]
+
+    @admin.display(description=_("codes left"))
+    def remaining(self, obj: BackupCodeDevice) -> int:
+        return obj.codes.filter(used_at__isnull=True).count()
+
+
+@admin.register(AuthCode)
+class AuthCodeAdmin(ViewOnlyAdmin):
+    """Authentication codes, to look at: who got one, for what, how, and what became of it. The code and
+    its digest are not shown (the code is not stored at all)."""
+
+    list_display = ("id", "user", "purpose", "channel", "created_at", "expires_at", "used_at", "replaced_at", "attempts")
+    list_filter = ("purpose", "channel", ("used_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user",)
+    show_full_result_count = False
+    fields = ("id", "user", "purpose", "channel", "created_at", "expires_at", "used_at", "replaced_at", "attempts")
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=id", "purpose", f"user__{get_user_model().USERNAME_FIELD}"]

@@ -17,6 +17,7 @@ from django_convites.conf import DEFAULTS, SETTING_NAME, VALIDATORS
 REQUIRED_APPS = ("rest_framework", "django_otp", "django_otp.plugins.otp_totp")
 OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+TWO_FACTOR_MIDDLEWARE = "django_convites.middleware.TwoFactorMiddleware"
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -69,19 +70,31 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """W001: django-otp's middleware is missing or placed before AuthenticationMiddleware."""
+    """W001: django-otp's middleware is missing or placed before AuthenticationMiddleware; W002: the app's
+    two-factor middleware comes before django-otp's."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    if OTP_MIDDLEWARE in middleware and (
-        AUTH_MIDDLEWARE not in middleware or middleware.index(AUTH_MIDDLEWARE) < middleware.index(OTP_MIDDLEWARE)
+    messages: list[CheckMessage] = []
+    if OTP_MIDDLEWARE not in middleware or (
+        AUTH_MIDDLEWARE in middleware and middleware.index(AUTH_MIDDLEWARE) > middleware.index(OTP_MIDDLEWARE)
     ):
-        return []
-    return [
-        Warning(
-            f"{OTP_MIDDLEWARE!r} should be in MIDDLEWARE, after {AUTH_MIDDLEWARE!r}.",
-            hint="Without it, two-factor verification of session users is not recorded on request.user.",
-            id="django_convites.W001",
+        messages.append(
+            Warning(
+                f"{OTP_MIDDLEWARE!r} should be in MIDDLEWARE, after {AUTH_MIDDLEWARE!r}.",
+                hint="Without it, two-factor verification of session users is not recorded on request.user.",
+                id="django_convites.W001",
+            )
         )
-    ]
+    if TWO_FACTOR_MIDDLEWARE in middleware and (
+        OTP_MIDDLEWARE not in middleware or middleware.index(OTP_MIDDLEWARE) > middleware.index(TWO_FACTOR_MIDDLEWARE)
+    ):
+        messages.append(
+            Warning(
+                f"{TWO_FACTOR_MIDDLEWARE!r} should come after {OTP_MIDDLEWARE!r} in MIDDLEWARE.",
+                hint="Before it, no session counts as verified and every user with a device is sent to verify.",
+                id="django_convites.W002",
+            )
+        )
+    return messages
 
 
 def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

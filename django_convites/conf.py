@@ -87,6 +87,21 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_USERNAME_RATE": "10/minute",
     # DRF rate of two-factor code checks (confirm, disable) per user; None: not throttled.
     "TWO_FACTOR_RATE": "10/minute",
+    # Roles that must use two-factor authentication: their session users are sent to enrol, and the
+    # API refuses their requests until a second factor is proved (403 ``two_factor_required``).
+    "TWO_FACTOR_REQUIRED_ROLES": [],
+    # Digits of an authentication code.
+    "AUTH_CODE_LENGTH": 6,
+    # Lifetime of an authentication code, in seconds (or a timedelta).
+    "AUTH_CODE_LIFETIME": 600,
+    # Seconds a user waits between two codes.
+    "AUTH_CODE_COOLDOWN": 60,
+    # Consecutive wrong codes, across codes, after which the user gets no new code for AUTH_CODE_LOCKOUT.
+    "AUTH_CODE_FAILURE_LIMIT": 20,
+    # How long that lockout lasts, in seconds (or a timedelta).
+    "AUTH_CODE_LOCKOUT": 900,
+    # Dotted path to a callable ``(user, code, purpose) -> channel name`` that delivers a code.
+    "AUTH_CODE_SENDER": "django_convites.senders.send_by_email",
 }
 
 
@@ -205,6 +220,15 @@ def _check_claim(value: Any) -> str | None:
     return None
 
 
+def _check_roles(value: Any) -> str | None:
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return f"must be a list of role names among {', '.join(ROLE_NAMES)}."
+    unknown = [role for role in value if role not in ROLE_NAMES]
+    if unknown:
+        return f"{unknown[0]!r} is no role; use names among {', '.join(ROLE_NAMES)}."
+    return None
+
+
 def _duration_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
@@ -255,6 +279,13 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "LOGIN_RATE": ("django_convites.E029", _check_rate),
     "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
     "TWO_FACTOR_RATE": ("django_convites.E032", _check_rate),
+    "TWO_FACTOR_REQUIRED_ROLES": ("django_convites.E033", _check_roles),
+    "AUTH_CODE_LENGTH": ("django_convites.E035", _int_between(6, 10)),
+    "AUTH_CODE_LIFETIME": ("django_convites.E036", _duration_between(60, 3600)),
+    "AUTH_CODE_COOLDOWN": ("django_convites.E037", _int_between(0, 3600)),
+    "AUTH_CODE_FAILURE_LIMIT": ("django_convites.E038", _int_between(1, 100)),
+    "AUTH_CODE_LOCKOUT": ("django_convites.E039", _duration_between(60, 86400)),
+    "AUTH_CODE_SENDER": ("django_convites.E040", _check_dotted_callable),
 }
 
 
@@ -386,6 +417,34 @@ class ConvitesSettings:
     @property
     def TWO_FACTOR_RATE(self) -> str | None:
         return _value("TWO_FACTOR_RATE")  # type: ignore[no-any-return]
+
+    @property
+    def TWO_FACTOR_REQUIRED_ROLES(self) -> frozenset[str]:
+        return frozenset(_value("TWO_FACTOR_REQUIRED_ROLES"))
+
+    @property
+    def AUTH_CODE_LENGTH(self) -> int:
+        return _value("AUTH_CODE_LENGTH")  # type: ignore[no-any-return]
+
+    @property
+    def AUTH_CODE_LIFETIME(self) -> datetime.timedelta:
+        return _duration("AUTH_CODE_LIFETIME")
+
+    @property
+    def AUTH_CODE_COOLDOWN(self) -> datetime.timedelta:
+        return datetime.timedelta(seconds=_value("AUTH_CODE_COOLDOWN"))
+
+    @property
+    def AUTH_CODE_FAILURE_LIMIT(self) -> int:
+        return _value("AUTH_CODE_FAILURE_LIMIT")  # type: ignore[no-any-return]
+
+    @property
+    def AUTH_CODE_LOCKOUT(self) -> datetime.timedelta:
+        return _duration("AUTH_CODE_LOCKOUT")
+
+    @property
+    def AUTH_CODE_SENDER(self) -> Callable[..., str]:
+        return _imported("AUTH_CODE_SENDER")  # type: ignore[no-any-return]
 
 
 def _duration(key: str) -> datetime.timedelta:

@@ -205,3 +205,51 @@ class OtpRejected(OtpInvalid):
     """A wrong two-factor code sent to a two-factor endpoint (400; at login it is 401)."""
 
     status_code = 400
+
+
+class TwoFactorRequired(ConvitesError):
+    """A request whose user must prove a second factor first (an unverified session, or a role that
+    ``TWO_FACTOR_REQUIRED_ROLES`` names without a device or without a code at login)."""
+
+    status_code = 403
+    code = "two_factor_required"
+    default_detail = _("Two-factor authentication is required: verify this session, or enable it first.")
+
+
+# -- authentication codes ----------------------------------------------------------------------------------
+
+
+class CodeCooldown(ConvitesError):
+    status_code = 429
+    code = "code_cooldown"
+    default_detail = _("A code was sent a moment ago; wait before asking for another.")
+
+
+class CodeUndeliverable(ConvitesError):
+    status_code = 409
+    code = "code_undeliverable"
+    default_detail = _("There is no address to send a code to for this account.")
+
+
+class CodeInvalid(ConvitesError):
+    status_code = 400
+    code = "code_invalid"
+    default_detail = _("This code is not valid.")
+
+
+class CodeExpired(ConvitesError):
+    status_code = 410
+    code = "code_expired"
+    default_detail = _("This code has expired; ask for a new one.")
+
+
+class CodeUsed(ConvitesError):
+    status_code = 410
+    code = "code_used"
+    default_detail = _("This code was used already; ask for a new one.")
+
+
+class CodeLocked(ConvitesError):
+    status_code = 410
+    code = "code_locked"
+    default_detail = _("Too many wrong tries: this code no longer works; ask for a new one.")

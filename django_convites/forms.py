@@ -68,11 +68,12 @@ class ValidateInviteForm(forms.Form):
 
 
 class TwoFactorCodeForm(forms.Form):
-    """A current code of the authenticator app: six digits (the service checks them exactly)."""
+    """A current code of the authenticator app: six digits (the service checks them exactly); where the
+    page says so, a backup code."""
 
     codigo = forms.CharField(
         label=_("Code from your authenticator app"),
-        max_length=16,
+        max_length=32,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )

@@ -110,5 +110,23 @@ two_factor_started = DomainSignal("2fa_iniciado")
 two_factor_enabled = DomainSignal("2fa_ativado")
 #: Two-factor authentication was turned off (with a current code).
 two_factor_disabled = DomainSignal("2fa_desativado")
-#: A two-factor code was refused. ``details["acao"]``: ``confirmar`` or ``desativar``. A failure event.
+#: A two-factor code was refused. ``details["acao"]``: ``confirmar``, ``desativar``, ``verificar`` or
+#: ``codigos_backup``. A failure event.
 two_factor_failed = DomainSignal("2fa_falhou", failure=True)
+#: Ten new backup codes replaced the user's earlier ones (``sender=BackupCodeDevice``). ``details``:
+#: ``quantidade``. The codes themselves are never recorded.
+backup_codes_generated = DomainSignal("codigos_backup_gerados")
+
+
+# -- authentication codes (contract section 7) -----------------------------------------------------------
+# Sent with ``sender=AuthCode``; ``target`` is the code's row (None when the user had no code). The code
+# itself is never recorded.
+
+#: A code was stored and handed to ``AUTH_CODE_SENDER``. ``details``: ``finalidade``, ``canal``.
+auth_code_issued = DomainSignal("codigo_gerado")
+#: A right code was sent and spent. ``details``: ``finalidade``.
+auth_code_validated = DomainSignal("codigo_validado")
+#: A code was refused. ``details``: ``motivo`` (``code_invalid``, ``code_expired``, ``code_used``,
+#: ``code_locked``), with ``tentativas`` (wrong tries of the code) and ``bloqueio`` (the user's lockout
+#: began) where they apply. A failure event.
+auth_code_failed = DomainSignal("codigo_falhou", failure=True)

@@ -126,6 +126,8 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore
     """A page that takes a current two-factor code and hands it to one service call."""
 
     form_class = TwoFactorCodeForm
+    #: Reachable before the second factor is proved (:class:`django_convites.middleware.TwoFactorMiddleware`).
+    two_factor_exempt = True
 
     def form_invalid(self, form: TwoFactorCodeForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -164,6 +166,8 @@ class EnableTwoFactorPage(TwoFactorPage):
             return self.refuse(form, error)
         device = two_factor.confirmed_devices(self.request.user)[0]
         otp_login(self.request, device)  # this session has just proved the second factor
+        if self.request.POST.get("next") or self.request.GET.get("next"):
+            return redirect(self.next_url())
         return self.render_to_response({"enabled": True})
 
 

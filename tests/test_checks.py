@@ -71,6 +71,9 @@ def test_missing_required_app_is_an_error(settings):
 def test_otp_middleware_missing_or_misplaced_warns(settings):
     middleware = list(settings.MIDDLEWARE)
     settings.MIDDLEWARE = [m for m in middleware if m != checks.OTP_MIDDLEWARE]
+    # The app's two-factor middleware then has no django-otp middleware before it either.
+    assert ids(checks.check_middleware()) == ["django_convites.W001", "django_convites.W002"]
+    settings.MIDDLEWARE = [m for m in middleware if m not in (checks.OTP_MIDDLEWARE, checks.TWO_FACTOR_MIDDLEWARE)]
     assert ids(checks.check_middleware()) == ["django_convites.W001"]
     settings.MIDDLEWARE = [checks.OTP_MIDDLEWARE, *settings.MIDDLEWARE]
     assert ids(checks.check_middleware()) == ["django_convites.W001"]

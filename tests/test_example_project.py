@@ -347,6 +347,8 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
         "/api/2fa/totp/",
         "/api/2fa/totp/confirmar/",
         "/api/2fa/desativar/",
+        "/api/codigos/",
+        "/api/codigos/validar/",
     ):
         assert path in paths, path
     created = schema["paths"]["/api/tokens/"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]

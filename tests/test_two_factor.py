@@ -48,7 +48,7 @@ def client(api_client, users):
 
 
 def test_enrolment_shows_the_secret_and_a_qr_code_once(client, users):
-    assert client.get(STATUS).json() == {"ativo": False, "dispositivos": []}
+    assert client.get(STATUS).json() == {"ativo": False, "dispositivos": [], "codigos_backup_restantes": 0}
     response = client.post(ENROL)
     assert response.status_code == 201, response.content
     data = response.json()

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_convites.api.base import ConvitesAPIView
-from django_convites.api.permissions import HasScope
+from django_convites.api.permissions import HasScope, RequireTwoFactor
+from django_convites.middleware import two_factor_exempt
 from django_convites.net import request_meta
 from django_convites.signals import DomainSignal
 
@@ -82,6 +83,29 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+def host_page(request: HttpRequest) -> HttpResponse:
+    """A host's own HTML page, behind the two-factor middleware."""
+    return HttpResponse("pagina")
+
+
+@two_factor_exempt
+def host_help(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ajuda")
+
+
+def logout_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("saiu")
+
+
+class RequireTwoFactorView(APIView):
+    """A host view that asks for the second factor with the app's permission class."""
+
+    permission_classes = [IsAuthenticated, RequireTwoFactor]
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("django_convites.api.urls")),
@@ -94,6 +118,10 @@ urlpatterns = [
     path("api/t/whoami/", WhoAmIView.as_view()),
     path("api/t/admin-scope/", AdminScopeView.as_view()),
     path("site/boom/", boom),
+    path("site/page/", host_page),
+    path("site/help/", host_help),
+    path("site/sair/", logout_page, name="logout"),
+    path("api/t/require-2fa/", RequireTwoFactorView.as_view()),
 ]
 
 handler400 = "django_convites.api.handlers.bad_request"

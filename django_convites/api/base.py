@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from django_convites.api.exceptions import exception_handler
 from django_convites.api.parsers import JSONParser
-from django_convites.api.permissions import HasScope
+from django_convites.api.permissions import HasScope, RequireTwoFactor
 
 
 def _non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,8 +28,8 @@ class ConvitesAPIMixin:
     convites_owns_transactions = True
 
     def get_permissions(self) -> list[Any]:
-        """The view's permissions, always with the API-token scope check in front."""
-        return [HasScope(), *super().get_permissions()]  # type: ignore[misc]
+        """The view's permissions, always with the API-token scope and the two-factor checks in front."""
+        return [HasScope(), RequireTwoFactor(), *super().get_permissions()]  # type: ignore[misc]
 
     def get_exception_handler(self) -> Callable[..., Any]:
         return exception_handler

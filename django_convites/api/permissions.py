@@ -20,11 +20,13 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from django_convites import signals
+from django_convites.access_tokens import AccessClaims
 from django_convites.api.authentication import as_drf_error
 from django_convites.audit import Target
-from django_convites.exceptions import InsufficientScope
+from django_convites.exceptions import InsufficientScope, TwoFactorRequired
 from django_convites.models import ApiToken, Scope
 from django_convites.net import request_meta
+from django_convites.services import two_factor
 from django_convites.services.api_tokens import AuthenticatedToken
 
 
@@ -74,3 +76,32 @@ class HasAdminScope(HasScope):
     """:class:`HasScope` for a view whose every method needs the ``admin`` scope."""
 
     minimum = Scope.ADMIN
+
+
+class RequireTwoFactor(BasePermission):
+    """The request proved a second factor when its user has a device or a role in
+    ``TWO_FACTOR_REQUIRED_ROLES``; else 403 ``two_factor_required``. Every view of the app has it.
+
+    What counts as proof, by how the request was authenticated:
+
+    * a session: django-otp's ``request.user.is_verified()`` (``/tokens/verificar-2fa/``, or
+      ``django_otp.login``); needs ``django_otp.middleware.OTPMiddleware``;
+    * a JWT access token: a login that passed ``otp`` (the token's ``amr`` claim); no query;
+    * an API token: always, since creating one is a request this class has let through.
+
+    Anything else (Basic, DRF's ``TokenAuthentication``) proves a password at most. Views that must stay
+    open to users who have yet to verify or enrol (the two-factor endpoints) set ``two_factor_exempt``.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if getattr(view, "two_factor_exempt", False) or isinstance(request.auth, AuthenticatedToken):
+            return True
+        user = request.user
+        if isinstance(request.auth, AccessClaims):
+            needed = two_factor.requirement(user, verified=request.auth.two_factor, may_have_device=False)
+        else:
+            is_verified = getattr(user, "is_verified", None)
+            needed = two_factor.requirement(user, verified=bool(is_verified and is_verified()))
+        if needed is None:
+            return True
+        raise as_drf_error(TwoFactorRequired())

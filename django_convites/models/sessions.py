@@ -26,6 +26,7 @@ class SessionFamily(models.Model):
     last_refreshed_at = models.DateTimeField(_("last refreshed at"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    two_factor = models.BooleanField(_("second factor proved"), default=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_reason = models.CharField(_("why it was revoked"), max_length=32, blank=True)
 

@@ -58,14 +58,13 @@ class TokenPair:
 
 def has_second_factor(user: Any) -> bool:
     """Whether ``user`` has a confirmed two-factor device (then a login needs a code)."""
-    from django_otp import user_has_device
-
-    return bool(user_has_device(user, confirmed=True))
+    return two_factor.has_device(user)
 
 
 def verify_second_factor(user: Any, code: object) -> bool:
-    """Whether ``code`` is a current code of one of ``user``'s confirmed TOTP devices, used once: its time
-    step is spent by a conditional UPDATE, so one code cannot pass two concurrent logins."""
+    """Whether ``code`` is a current code of one of ``user``'s confirmed TOTP devices, or one of their
+    backup codes, used once: the time step or the backup code is spent by a conditional UPDATE, so one
+    code cannot pass two concurrent logins."""
     return two_factor.verify_user(user, code)
 
 
@@ -82,15 +81,21 @@ def login(
     user = django_authenticate(auth_request, username=username, password=password)
     if user is None:
         raise _login_failed(None, username, InvalidCredentials(), meta)
+    two_factor_proved = False
     if has_second_factor(user):
         if otp in (None, ""):
             raise _login_failed(user, username, OtpRequired(), meta)
         if not verify_second_factor(user, otp):
             raise _login_failed(user, username, OtpInvalid(), meta)
+        two_factor_proved = True
     now = timezone.now()
     with transaction.atomic():
         family = SessionFamily.objects.create(
-            user=user, created_at=now, ip=meta.ip if meta else None, user_agent=meta.user_agent if meta else ""
+            user=user,
+            created_at=now,
+            ip=meta.ip if meta else None,
+            user_agent=meta.user_agent if meta else "",
+            two_factor=two_factor_proved,
         )
         pair = _issue_pair(family, user.pk, now)
         signals.login_succeeded.send(sender=SessionFamily, actor=user, target=family, meta=meta, details={})
@@ -112,7 +117,7 @@ def _issue_pair(family: SessionFamily, user_id: Any, now: datetime.datetime, par
         created_at=now,
         expires_at=now + app_settings.REFRESH_TOKEN_LIFETIME,
     )
-    access, access_expires_at = access_tokens.encode(user_id, family.pk, now)
+    access, access_expires_at = access_tokens.encode(user_id, family.pk, now, two_factor=family.two_factor)
     return TokenPair(
         access=access,
         refresh=secret,

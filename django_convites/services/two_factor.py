@@ -16,12 +16,16 @@ from typing import Any
 
 import segno
 from django.db import transaction
+from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from django_convites import signals
+from django_convites import roles, signals
+from django_convites.conf import app_settings
 from django_convites.exceptions import OtpRejected, TwoFactorActive
+from django_convites.models import BackupCodeDevice
 from django_convites.net import RequestMeta
+from django_convites.services import backup_codes
 
 DEVICE_NAME = "django-convites"
 #: A TOTP code: exactly six ASCII digits (no full-width digits, signs or underscores).
@@ -44,6 +48,50 @@ def confirmed_devices(user: Any) -> list[TOTPDevice]:
 
 def is_active(user: Any) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+_HAS_DEVICE_ATTR = "_convites_has_device"
+
+
+def has_device(user: Any) -> bool:
+    """Whether ``user`` has any confirmed django-otp device (then a login needs a second factor).
+
+    The answer is cached on the user object, like the role (:func:`django_convites.roles.role_of`), so a
+    request asks once; the functions here that add or remove devices forget it."""
+    cached = getattr(user, _HAS_DEVICE_ATTR, None)
+    if cached is None:
+        from django_otp import user_has_device
+
+        cached = bool(user_has_device(user, confirmed=True))
+        setattr(user, _HAS_DEVICE_ATTR, cached)
+    return cached
+
+
+def forget_device(user: Any) -> None:
+    """Drop the cached :func:`has_device` answer of ``user``."""
+    if hasattr(user, _HAS_DEVICE_ATTR):
+        delattr(user, _HAS_DEVICE_ATTR)
+
+
+#: What :func:`requirement` asks of a request: nothing, verifying the session, or enrolling a device.
+VERIFY = "verificar"
+ENROL = "ativar"
+
+
+def requirement(user: Any, *, verified: bool, may_have_device: bool = True) -> str | None:
+    """What ``user`` must do before going on: None, :data:`VERIFY` (they have a device and this session
+    has not proved it) or :data:`ENROL` (their role is in ``TWO_FACTOR_REQUIRED_ROLES`` and they have no
+    device). ``may_have_device=False`` skips the device query when the caller knows there was none at login."""
+    if verified or not getattr(user, "is_authenticated", False):
+        return None
+    if may_have_device and has_device(user):
+        return VERIFY
+    required = app_settings.TWO_FACTOR_REQUIRED_ROLES
+    role = roles.role_of(user) if required else None
+    if role is None or role.value not in required:
+        return None
+    # A device enrolled after a login without a code: that session must log in again, with one.
+    return VERIFY if not may_have_device and has_device(user) else ENROL
 
 
 def _base32(device: TOTPDevice) -> str:
@@ -117,13 +165,18 @@ def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) ->
     with transaction.atomic():
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         device.confirmed = True
+        forget_device(user)
         signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
     return device
 
 
-def verifying_device(user: Any, code: object) -> TOTPDevice | None:
-    """The confirmed device of ``user`` that accepts ``code`` (spending its step), or None."""
-    return next((device for device in confirmed_devices(user) if verify(device, code)), None)
+def verifying_device(user: Any, code: object) -> Device | None:
+    """The confirmed device of ``user`` that accepts ``code`` (spending its step, or the backup code),
+    or None. A current TOTP code is tried first, then, if ``code`` has their shape, the backup codes."""
+    totp = next((device for device in confirmed_devices(user) if verify(device, code)), None)
+    if totp is not None or not backup_codes.looks_like_backup_code(code):
+        return totp
+    return backup_codes.spend_for_user(user, code)
 
 
 def verify_user(user: Any, code: object) -> bool:
@@ -131,7 +184,7 @@ def verify_user(user: Any, code: object) -> bool:
     return verifying_device(user, code) is not None
 
 
-def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
+def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) -> Device:
     """The second step of a session login: the device that accepts ``code`` (400 ``otp_invalid`` else)."""
     device = verifying_device(user, code)
     if device is None:
@@ -140,10 +193,20 @@ def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) 
 
 
 def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None:
-    """Turn two-factor authentication off with a current code; every device of the user goes."""
+    """Turn two-factor authentication off with a current code (or a backup code); every device goes."""
     devices = confirmed_devices(user)
-    if not devices or not any(verify(device, code) for device in devices):
+    if not devices or verifying_device(user, code) is None:
         raise _fail(user, devices[0] if devices else None, meta, "desativar")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
+        BackupCodeDevice.objects.filter(user=user).delete()
+        forget_device(user)
         signals.two_factor_disabled.send(sender=TOTPDevice, actor=user, target=None, meta=meta, details={})
+
+
+def new_backup_codes(user: Any, code: object, *, meta: RequestMeta | None = None) -> list[str]:
+    """Ten new backup codes for ``user``, replacing earlier ones; needs a current TOTP code (400 else)."""
+    devices = confirmed_devices(user)
+    if not any(verify(device, code) for device in devices):
+        raise _fail(user, devices[0] if devices else None, meta, "codigos_backup")
+    return backup_codes.generate(user, meta=meta)

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # django-otp marks request.user as verified (or not) by a second factor; it must follow authentication.
     "django_otp.middleware.OTPMiddleware",
+    # Session users with a device must pass /tokens/verificar-2fa/ first (and roles named in
+    # DJANGO_CONVITES["TWO_FACTOR_REQUIRED_ROLES"] must enrol); it must follow django-otp's.
+    "django_convites.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

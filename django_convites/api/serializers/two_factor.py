@@ -8,7 +8,7 @@ from django_convites.api.serializers.invites import StrictSerializer
 class TwoFactorCodeSerializer(StrictSerializer):
     """``{"codigo": "123456"}``: a current code of the authenticator app."""
 
-    codigo = serializers.CharField(max_length=16, trim_whitespace=False)
+    codigo = serializers.CharField(max_length=32, trim_whitespace=False)
 
 
 class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -24,6 +24,13 @@ class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class TwoFactorStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
     ativo = serializers.BooleanField()
     dispositivos = DeviceSerializer(many=True)
+    codigos_backup_restantes = serializers.IntegerField(help_text="Backup codes not used yet.")
+
+
+class BackupCodesSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    codigos = serializers.ListField(
+        child=serializers.CharField(), help_text="Ten one-time backup codes; shown in this answer only."
+    )
 
 
 class EnrolmentSerializer(serializers.Serializer):  # type: ignore[type-arg]

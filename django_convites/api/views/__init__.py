@@ -9,6 +9,7 @@ from django_convites.api.views.api_tokens import (
     ApiTokenRotateView,
 )
 from django_convites.api.views.audit import AuditEventViewSet
+from django_convites.api.views.auth_codes import AuthCodeIssueView, AuthCodeValidateView
 from django_convites.api.views.invites import (
     InviteDetailView,
     InviteListView,
@@ -26,6 +27,7 @@ from django_convites.api.views.sessions import (
     SessionListView,
 )
 from django_convites.api.views.two_factor import (
+    BackupCodesView,
     TotpConfirmView,
     TotpEnrolView,
     TwoFactorDisableView,
@@ -34,11 +36,14 @@ from django_convites.api.views.two_factor import (
 
 __all__ = [
     "APIRootView",
+    "BackupCodesView",
     "ApiTokenDetailView",
     "ApiTokenListView",
     "ApiTokenLogsView",
     "ApiTokenRotateView",
     "AuditEventViewSet",
+    "AuthCodeIssueView",
+    "AuthCodeValidateView",
     "InviteDetailView",
     "InviteListView",
     "InviteLogsView",

@@ -118,6 +118,7 @@ class InviteValidateView(InviteViewMixin, ConvitesAPIView):
     needed; throttled per client IP. ``POST`` is the documented form (a code in a URL gets logged)."""
 
     permission_classes = [AllowAny]
+    two_factor_exempt = True
     throttle_classes = [InviteValidationThrottle]
 
     @document(

@@ -14,6 +14,7 @@ class APIRootView(ConvitesAPIView):
     """The API's entry point: links to each group of endpoints."""
 
     permission_classes = [AllowAny]
+    two_factor_exempt = True
     schema = None  # a table of links, not an operation worth documenting
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -30,6 +30,7 @@ class SessionTokenView(NoStoreMixin, ConvitesAPIView):
     """Views that take credentials in the body and answer secrets: no login needed, never cached."""
 
     permission_classes = [AllowAny]
+    two_factor_exempt = True
     authentication_classes: list[Any] = []
 
 

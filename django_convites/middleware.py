@@ -1,0 +1,78 @@
+"""Two-factor authentication for session users of the site's own pages.
+
+Add the middleware after django-otp's::
+
+    MIDDLEWARE = [
+        ...
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django_otp.middleware.OTPMiddleware",
+        "django_convites.middleware.TwoFactorMiddleware",
+        ...
+    ]
+
+A logged-in user with a confirmed device whose session has not proved it is sent to
+``/tokens/verificar-2fa/?next=<page>``; a user whose role is in ``TWO_FACTOR_REQUIRED_ROLES`` and who has
+no device is sent to ``/tokens/ativar-2fa/?next=<page>``. Pages stay open that a user needs before then:
+the two-factor pages, login and logout (any URL named ``login`` or ``logout``, and Django's
+``LoginView`` and ``LogoutView``), DRF views (the API answers for itself with
+:class:`~django_convites.api.permissions.RequireTwoFactor`), and views marked with :func:`two_factor_exempt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from django_convites.services import two_factor
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+#: URL names whose views every user may reach (within any namespace, so ``admin:logout`` too).
+OPEN_URL_NAMES = frozenset({"login", "logout"})
+
+
+def two_factor_exempt(view: View) -> View:
+    """Mark a view as reachable before the second factor (a help page, a custom logout)."""
+    view.two_factor_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _is_open(request: HttpRequest, view: Any) -> bool:
+    if getattr(view, "two_factor_exempt", False):
+        return True
+    view_class = getattr(view, "view_class", None) or getattr(view, "cls", None)
+    if view_class is not None:
+        if getattr(view_class, "two_factor_exempt", False) or issubclass(view_class, (LoginView, LogoutView)):
+            return True
+        from rest_framework.views import APIView
+
+        if issubclass(view_class, APIView):
+            return True
+    match = request.resolver_match
+    return match is not None and match.url_name in OPEN_URL_NAMES
+
+
+class TwoFactorMiddleware:
+    """Send session users to verify or enrol a second factor before any other page (see the module)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or _is_open(request, view):
+            return None
+        is_verified = getattr(user, "is_verified", None)
+        needed = two_factor.requirement(user, verified=bool(is_verified and is_verified()))
+        if needed is None:
+            return None
+        page = "django_convites:2fa-verify" if needed == two_factor.VERIFY else "django_convites:2fa-enable"
+        return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
+
+
+class BackupCodeDevice(Device):
+    """A user's set of one-time backup codes, a django-otp device of its own.
+
+    django-otp's static device keeps short codes in plaintext; this one keeps the SHA-256 digest of each
+    code (80 random bits, so a fast digest is enough) and spends a code with a conditional
+    ``UPDATE ... WHERE used_at IS NULL``, so two requests with one code cannot both pass.
+    """
+
+    audit_target_type = "2fa_backup"
+
+    class Meta(Device.Meta):
+        verbose_name = _("backup code set")
+        verbose_name_plural = _("backup code sets")
+
+    def verify_token(self, token: Any) -> bool:
+        from django_convites.services import backup_codes
+
+        return backup_codes.spend(self, token)
+
+
+class BackupCode(models.Model):
+    """One backup code, stored as a digest; ``used_at`` is set once, when it is spent."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey(
+        BackupCodeDevice, verbose_name=_("backup code set"), on_delete=models.CASCADE, related_name="codes"
+    )
+    digest = models.CharField(_("digest"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "digest"], name="convites_backup_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.pk}"

@@ -1,0 +1,84 @@
+"""Backup codes: ten one-time codes for when the authenticator app is out of reach (contract section 7).
+
+Each code is 16 base32 characters (80 random bits from :mod:`secrets`), shown in groups of four; only its
+SHA-256 digest is stored. Typing is forgiving: case, spaces and hyphens do not matter.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from django_convites import signals, tokens
+from django_convites.models import BackupCode, BackupCodeDevice
+from django_convites.net import RequestMeta
+
+COUNT = 10
+ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+LENGTH = 16  # 16 x 5 bits = 80 bits
+GROUP = 4
+_SEPARATORS = re.compile(r"[\s-]+")
+_FORMAT = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}\Z")
+DEVICE_NAME = "backup"
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
+
+
+def normalise(code: object) -> str | None:
+    """The canonical form of a typed backup code, or None when it cannot be one."""
+    if not isinstance(code, str) or len(code) > 64:
+        return None
+    canonical = _SEPARATORS.sub("", code).lower()
+    return canonical if _FORMAT.match(canonical) else None
+
+
+def looks_like_backup_code(code: object) -> bool:
+    return normalise(code) is not None
+
+
+def generate(user: Any, *, meta: RequestMeta | None = None) -> list[str]:
+    """Replace ``user``'s backup codes with ten new ones; the codes are in this answer only.
+
+    The caller has checked a current TOTP code (the API asks for one)."""
+    codes = [_new_code() for _ in range(COUNT)]
+    with transaction.atomic():
+        BackupCodeDevice.objects.filter(user=user).delete()
+        device = BackupCodeDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
+        BackupCode.objects.bulk_create(
+            BackupCode(device=device, digest=tokens.digest(normalise(code) or "")) for code in codes
+        )
+        signals.backup_codes_generated.send(
+            sender=BackupCodeDevice, actor=user, target=device, meta=meta, details={"quantidade": COUNT}
+        )
+    return codes
+
+
+def spend(device: BackupCodeDevice, code: object) -> bool:
+    """Whether ``code`` is an unused code of ``device``; if so it is spent, once however many race."""
+    canonical = normalise(code)
+    if canonical is None:
+        return False
+    return bool(
+        BackupCode.objects.filter(device=device, digest=tokens.digest(canonical), used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+    )
+
+
+def spend_for_user(user: Any, code: object) -> BackupCodeDevice | None:
+    """The backup device of ``user`` that accepted ``code`` (spending it), or None."""
+    if normalise(code) is None:
+        return None
+    device = BackupCodeDevice.objects.filter(user=user, confirmed=True).first()
+    return device if device is not None and spend(device, code) else None
+
+
+def remaining(user: Any) -> int:
+    return BackupCode.objects.filter(device__user=user, device__confirmed=True, used_at__isnull=True).count()

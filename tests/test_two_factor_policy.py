@@ -1,0 +1,151 @@
+"""Who must prove a second factor: the RequireTwoFactor permission, the middleware, and the ``amr`` claim."""
+
+from __future__ import annotations
+
+import base64
+
+import jwt
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from django_convites import checks
+from django_convites.services import api_tokens, sessions, two_factor
+from tests.invites import error_of
+from tests.test_two_factor import code_for
+
+pytestmark = pytest.mark.django_db
+
+APP_VIEW = "/api/tokens/"
+HOST_VIEW = "/api/t/require-2fa/"
+PAGE = "/site/page/"
+VERIFY_PAGE = "/tokens/verificar-2fa/"
+ENABLE_PAGE = "/tokens/ativar-2fa/"
+
+
+def enrol(user) -> str:
+    device = TOTPDevice.objects.create(user=user, confirmed=True)
+    two_factor.forget_device(user)
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def bearer(access: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {access}"}
+
+
+# -- sessions -----------------------------------------------------------------------------------------------
+
+
+def test_a_session_with_a_device_but_no_code_is_refused_by_the_api(users):
+    secret = enrol(users["gestor"])
+    browser = Client()
+    browser.force_login(users["gestor"])  # a password login, no second step yet
+    for path in (APP_VIEW, HOST_VIEW, "/api/api-tokens/", "/api/auditoria/"):
+        error_of(browser.get(path), 403, "two_factor_required")
+    # The two-factor endpoints stay open, so the user can see and manage the second factor.
+    assert browser.get("/api/2fa/").status_code == 200
+    browser.post(VERIFY_PAGE, {"codigo": code_for(secret)})
+    assert browser.get(APP_VIEW).status_code == 200
+    assert browser.get(HOST_VIEW).json() == {"ok": True}
+
+
+def test_a_session_without_a_device_passes_unless_its_role_is_required(users, convites_settings):
+    browser = Client()
+    browser.force_login(users["gestor"])
+    assert browser.get(HOST_VIEW).status_code == 200
+    convites_settings(TWO_FACTOR_REQUIRED_ROLES=["root", "admin"])
+    assert browser.get(HOST_VIEW).status_code == 200
+    convites_settings(TWO_FACTOR_REQUIRED_ROLES=["gestor"])
+    error_of(browser.get(HOST_VIEW), 403, "two_factor_required")
+    assert browser.post("/api/2fa/totp/").status_code == 201  # enrolling stays open
+
+
+def test_the_middleware_sends_an_unverified_session_to_the_verify_page(users):
+    secret = enrol(users["usuario"])
+    browser = Client()
+    browser.force_login(users["usuario"])
+    response = browser.get(PAGE + "?x=1")
+    assert response.status_code == 302
+    assert response["Location"] == VERIFY_PAGE + "?next=%2Fsite%2Fpage%2F%3Fx%3D1"
+    # The verify page itself, logout, exempt views and the API are not redirected.
+    assert browser.get(VERIFY_PAGE).status_code == 200
+    assert browser.get("/site/help/").status_code == 200
+    assert browser.get("/site/sair/").status_code == 200
+    assert browser.get(APP_VIEW).status_code == 403
+    done = browser.post(VERIFY_PAGE, {"codigo": code_for(secret), "next": PAGE})
+    assert done["Location"] == PAGE
+    assert browser.get(PAGE).content == b"pagina"
+
+
+def test_the_middleware_sends_a_required_role_without_a_device_to_enrol(users, convites_settings):
+    convites_settings(TWO_FACTOR_REQUIRED_ROLES=["admin"])
+    browser = Client()
+    browser.force_login(users["admin"])
+    response = browser.get(PAGE)
+    assert response.status_code == 302 and response["Location"] == ENABLE_PAGE + "?next=%2Fsite%2Fpage%2F"
+    page = browser.get(response["Location"])
+    secret = page.content.decode().split('class="convites-secret">')[1].split("<")[0]
+    confirmed = browser.post(response["Location"], {"codigo": code_for(secret)})
+    assert confirmed.status_code == 302 and confirmed["Location"] == PAGE
+    assert browser.get(PAGE).status_code == 200  # enrolling verified this session
+    other = Client()
+    other.force_login(users["usuario"])
+    assert other.get(PAGE).status_code == 200
+
+
+def test_anonymous_users_are_left_to_the_login_machinery(users):
+    assert Client().get(PAGE).status_code == 200
+    assert Client().get(HOST_VIEW).status_code in (401, 403)
+
+
+# -- JWT and API tokens -------------------------------------------------------------------------------------
+
+
+def test_a_jwt_says_whether_the_login_proved_a_second_factor(users, api_client, convites_settings):
+    plain = sessions.login(username="admin", password="x")
+    claims = jwt.decode(plain.access, options={"verify_signature": False})
+    assert claims["amr"] == ["pwd"]
+    assert api_client.get(HOST_VIEW, **bearer(plain.access)).status_code == 200
+    convites_settings(TWO_FACTOR_REQUIRED_ROLES=["admin"])
+    error_of(api_client.get(HOST_VIEW, **bearer(plain.access)), 403, "two_factor_required")
+    secret = enrol(users["admin"])
+    proved = sessions.login(username="admin", password="x", otp=code_for(secret))
+    assert jwt.decode(proved.access, options={"verify_signature": False})["amr"] == ["pwd", "otp"]
+    assert api_client.get(HOST_VIEW, **bearer(proved.access)).status_code == 200
+    # Refreshing keeps what the login proved.
+    renewed = sessions.refresh(proved.refresh)
+    assert jwt.decode(renewed.access, options={"verify_signature": False})["amr"] == ["pwd", "otp"]
+    assert api_client.get(HOST_VIEW, **bearer(renewed.access)).status_code == 200
+
+
+def test_a_jwt_without_a_required_second_factor_costs_no_extra_query(users, api_client, assert_queries):
+    access = sessions.login(username="gestor", password="x").access
+    with assert_queries(1):  # the user and the live session, in one statement
+        assert api_client.get(HOST_VIEW, **bearer(access)).status_code == 200
+
+
+def test_an_api_token_passes(users, api_client, convites_settings):
+    convites_settings(TWO_FACTOR_REQUIRED_ROLES=["admin"])
+    issued = api_tokens.create_api_token(user=users["admin"], name="ci", scope="write")
+    assert api_client.get(HOST_VIEW, **bearer(issued.secret)).status_code == 200
+
+
+# -- checks -------------------------------------------------------------------------------------------------
+
+
+def test_the_middleware_before_django_otps_warns(settings):
+    ids = [m.id for m in checks.check_middleware()]
+    assert ids == []
+    settings.MIDDLEWARE = [checks.TWO_FACTOR_MIDDLEWARE, *[m for m in settings.MIDDLEWARE if m != checks.TWO_FACTOR_MIDDLEWARE]]
+    assert [m.id for m in checks.check_middleware()] == ["django_convites.W002"]
+
+
+@pytest.mark.parametrize("value", ["admin", ["chefe"], None, {"admin": True}])
+def test_required_roles_must_be_role_names(value):
+    from django_convites.conf import VALIDATORS
+
+    check_id, validate = VALIDATORS["TWO_FACTOR_REQUIRED_ROLES"]
+    assert check_id == "django_convites.E033"
+    assert validate(value) is not None
+    assert validate(["root", "admin"]) is None and validate([]) is None
+
