@@ -33,12 +33,15 @@ from django_convites.services import invites, two_factor
 
 
 class NoStoreMixin:
-    """Pages that show or take a code are never cached and never send their URL as a referrer."""
+    """Pages that show or take a code are never cached and never send their URL to another site.
+
+    ``same-origin``, not ``no-referrer``: with ``no-referrer`` browsers send ``Origin: null`` on the
+    page's form posts, and Django's CSRF check refuses them."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
 

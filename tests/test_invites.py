@@ -374,7 +374,7 @@ def test_the_issue_page_needs_csrf(users):
 def test_the_validate_page_checks_without_using(client, users, convites_settings):
     issued = issue(users["admin"])
     page = client.get(VALIDATE_PAGE)
-    assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer"
+    assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
     response = client.post(VALIDATE_PAGE, {"codigo": issued.code})
     assert response.status_code == 200
     assert "associado" in response.content.decode()
