@@ -71,7 +71,7 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W001: django-otp's middleware is missing or placed before AuthenticationMiddleware; W002: the app's
-    two-factor middleware comes before django-otp's."""
+    two-factor middleware comes before django-otp's; W003: django-otp's admin shows TOTP seeds."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     messages: list[CheckMessage] = []
     if OTP_MIDDLEWARE not in middleware or (
@@ -82,6 +82,16 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 f"{OTP_MIDDLEWARE!r} should be in MIDDLEWARE, after {AUTH_MIDDLEWARE!r}.",
                 hint="Without it, two-factor verification of session users is not recorded on request.user.",
                 id="django_convites.W001",
+            )
+        )
+    if "django_otp.plugins.otp_totp" in settings.INSTALLED_APPS and not getattr(
+        settings, "OTP_ADMIN_HIDE_SENSITIVE_DATA", False
+    ):
+        messages.append(
+            Warning(
+                "django-otp's admin shows every TOTP seed and its QR code.",
+                hint="Set OTP_ADMIN_HIDE_SENSITIVE_DATA = True in your settings.",
+                id="django_convites.W003",
             )
         )
     if TWO_FACTOR_MIDDLEWARE in middleware and (

@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     # Roles that must use two-factor authentication: their session users are sent to enrol, and the
     # API refuses their requests until a second factor is proved (403 ``two_factor_required``).
     "TWO_FACTOR_REQUIRED_ROLES": [],
+    # Fernet keys (urlsafe base64 of 32 bytes) that encrypt TOTP seeds at rest; the first encrypts, every
+    # key decrypts. Empty: seeds are stored as django-otp stores them.
+    "TOTP_ENCRYPTION_KEYS": [],
     # Digits of an authentication code.
     "AUTH_CODE_LENGTH": 6,
     # Lifetime of an authentication code, in seconds (or a timedelta).
@@ -229,6 +232,23 @@ def _check_roles(value: Any) -> str | None:
     return None
 
 
+def _check_fernet_keys(value: Any) -> str | None:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        return "must be a list of Fernet keys (the first encrypts, every key decrypts)."
+    if not value:
+        return None
+    try:
+        from cryptography.fernet import Fernet
+    except ImportError:
+        return "needs the cryptography package: install django-convites[crypto]."
+    for position, key in enumerate(value):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            return f"item {position} is no Fernet key (make one with Fernet.generate_key())."
+    return None
+
+
 def _duration_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
@@ -280,6 +300,7 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
     "TWO_FACTOR_RATE": ("django_convites.E032", _check_rate),
     "TWO_FACTOR_REQUIRED_ROLES": ("django_convites.E033", _check_roles),
+    "TOTP_ENCRYPTION_KEYS": ("django_convites.E034", _check_fernet_keys),
     "AUTH_CODE_LENGTH": ("django_convites.E035", _int_between(6, 10)),
     "AUTH_CODE_LIFETIME": ("django_convites.E036", _duration_between(60, 3600)),
     "AUTH_CODE_COOLDOWN": ("django_convites.E037", _int_between(0, 3600)),
@@ -421,6 +442,10 @@ class ConvitesSettings:
     @property
     def TWO_FACTOR_REQUIRED_ROLES(self) -> frozenset[str]:
         return frozenset(_value("TWO_FACTOR_REQUIRED_ROLES"))
+
+    @property
+    def TOTP_ENCRYPTION_KEYS(self) -> list[str | bytes]:
+        return list(_value("TOTP_ENCRYPTION_KEYS"))
 
     @property
     def AUTH_CODE_LENGTH(self) -> int:

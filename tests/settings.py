@@ -84,3 +84,6 @@ REST_FRAMEWORK = {
 # Django 6.1 names its mail backends in MAILERS and warns when a site sends mail without it.
 if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+# django-otp's admin would otherwise show every TOTP seed and its QR code (check django_convites.W003).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -7,7 +7,7 @@ from django_convites.models.audit import AppendOnlyError, AuditEvent
 from django_convites.models.auth_codes import AuthCode, AuthCodeLimit
 from django_convites.models.invites import Invite, InviteQuota, InviteState
 from django_convites.models.sessions import RefreshToken, SessionFamily
-from django_convites.models.two_factor import BackupCode, BackupCodeDevice
+from django_convites.models.two_factor import BackupCode, BackupCodeDevice, TotpSecret
 
 __all__ = [
     "ApiToken",
@@ -23,4 +23,5 @@ __all__ = [
     "RefreshToken",
     "Scope",
     "SessionFamily",
+    "TotpSecret",
 ]

@@ -48,3 +48,32 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}:{self.pk}"
+
+
+#: ``TOTPDevice.last_t`` of a device whose seed is encrypted: no time step is ever later, so django-otp's
+#: own ``verify_token`` accepts no code for it (its ``key`` holds a random decoy).
+SEALED_LAST_T = 2**62
+
+
+class TotpSecret(models.Model):
+    """The encrypted seed of a django-otp ``TOTPDevice`` (``TOTP_ENCRYPTION_KEYS``), and its last time step.
+
+    The device row keeps a random decoy as ``key`` and :data:`SEALED_LAST_T` as ``last_t``; the app reads
+    the seed from here and spends steps here, with the same conditional ``UPDATE``."""
+
+    device = models.OneToOneField(
+        "otp_totp.TOTPDevice",
+        verbose_name=_("device"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="convites_secret",
+    )
+    ciphertext = models.TextField(_("encrypted seed"))
+    last_t = models.BigIntegerField(_("last time step used"), default=-1)
+
+    class Meta:
+        verbose_name = _("encrypted TOTP seed")
+        verbose_name_plural = _("encrypted TOTP seeds")
+
+    def __str__(self) -> str:
+        return str(self.device_id)

@@ -23,9 +23,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_convites import roles, signals
 from django_convites.conf import app_settings
 from django_convites.exceptions import OtpRejected, TwoFactorActive
-from django_convites.models import BackupCodeDevice
+from django_convites.models import BackupCodeDevice, TotpSecret
 from django_convites.net import RequestMeta
-from django_convites.services import backup_codes
+from django_convites.services import backup_codes, totp_seeds
 
 DEVICE_NAME = "django-convites"
 #: A TOTP code: exactly six ASCII digits (no full-width digits, signs or underscores).
@@ -42,8 +42,12 @@ class Enrolment:
     qr_svg: str = field(repr=False)
 
 
+def _devices(user: Any, *, confirmed: bool) -> Any:
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).select_related("convites_secret")
+
+
 def confirmed_devices(user: Any) -> list[TOTPDevice]:
-    return list(TOTPDevice.objects.filter(user=user, confirmed=True))
+    return list(_devices(user, confirmed=True))
 
 
 def is_active(user: Any) -> bool:
@@ -95,7 +99,7 @@ def requirement(user: Any, *, verified: bool, may_have_device: bool = True) -> s
 
 
 def _base32(device: TOTPDevice) -> str:
-    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+    return base64.b32encode(totp_seeds.seed(device)).decode("ascii").rstrip("=")
 
 
 def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
@@ -105,12 +109,14 @@ def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        if totp_seeds.enabled():
+            totp_seeds.seal(device)
         signals.two_factor_started.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
     return _enrolment(device)
 
 
 def _enrolment(device: TOTPDevice) -> Enrolment:
-    url = device.config_url
+    url = totp_seeds.unsealed_copy(device).config_url
     return Enrolment(
         device=device,
         otpauth_url=url,
@@ -121,7 +127,7 @@ def _enrolment(device: TOTPDevice) -> Enrolment:
 
 def pending_enrolment(user: Any) -> Enrolment | None:
     """The enrolment ``user`` started and has not confirmed yet, to show it again after a wrong code."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device = _devices(user, confirmed=False).order_by("-pk").first()
     return None if device is None else _enrolment(device)
 
 
@@ -130,7 +136,7 @@ def matching_step(device: TOTPDevice, code: object, now: float | None = None) ->
     if not isinstance(code, str) or not OTP_FORMAT.match(code):
         return None
     at = time.time() if now is None else now
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp = TOTP(totp_seeds.seed(device), device.step, device.t0, device.digits, device.drift)
     totp.time = at
     current = totp.t()
     for offset in sorted(range(-device.tolerance, device.tolerance + 1), key=abs):
@@ -145,7 +151,8 @@ def verify(device: TOTPDevice, code: object, now: float | None = None) -> bool:
     step = matching_step(device, code, now)
     if step is None:
         return False
-    return bool(TOTPDevice.objects.filter(pk=device.pk, last_t__lt=step).update(last_t=step))
+    steps = TotpSecret.objects if totp_seeds.secret_of(device) is not None else TOTPDevice.objects
+    return bool(steps.filter(pk=device.pk, last_t__lt=step).update(last_t=step))
 
 
 def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str) -> OtpRejected:
@@ -155,7 +162,7 @@ def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str) -> OtpR
 
 def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
     """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device = _devices(user, confirmed=False).order_by("-pk").first()
     if device is None:
         if is_active(user):
             raise TwoFactorActive()

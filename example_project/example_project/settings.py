@@ -138,3 +138,6 @@ DJANGO_CONVITES: dict[str, object] = {
     "NUCLEUS_MODEL": "demo.Nucleo",
     "NUCLEUS_ORGANIZATION_FIELD": "organizacao",
 }
+
+# django-otp's admin would otherwise show every TOTP seed and its QR code (check django_convites.W003).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
