@@ -14,8 +14,9 @@ A logged-in user with a confirmed device whose session has not proved it is sent
 ``/tokens/verificar-2fa/?next=<page>``; a user whose role is in ``TWO_FACTOR_REQUIRED_ROLES`` and who has
 no device is sent to ``/tokens/ativar-2fa/?next=<page>``. Pages stay open that a user needs before then:
 the two-factor pages, login and logout (any URL named ``login`` or ``logout``, and Django's
-``LoginView`` and ``LogoutView``), DRF views (the API answers for itself with
+``LoginView`` and ``LogoutView``), the app's API views (they answer for themselves with
 :class:`~django_convites.api.permissions.RequireTwoFactor`), and views marked with :func:`two_factor_exempt`.
+The site's own DRF views get 403 ``two_factor_required`` in JSON instead of a redirect.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import LoginView, LogoutView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from django_convites.exceptions import TwoFactorRequired
 from django_convites.services import two_factor
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -42,19 +44,30 @@ def two_factor_exempt(view: View) -> View:
     return view
 
 
+def _view_class(view: Any) -> type | None:
+    return getattr(view, "view_class", None) or getattr(view, "cls", None)
+
+
 def _is_open(request: HttpRequest, view: Any) -> bool:
     if getattr(view, "two_factor_exempt", False):
         return True
-    view_class = getattr(view, "view_class", None) or getattr(view, "cls", None)
+    view_class = _view_class(view)
     if view_class is not None:
         if getattr(view_class, "two_factor_exempt", False) or issubclass(view_class, (LoginView, LogoutView)):
             return True
-        from rest_framework.views import APIView
+        from django_convites.api.base import ConvitesAPIMixin
 
-        if issubclass(view_class, APIView):
+        if issubclass(view_class, ConvitesAPIMixin):  # RequireTwoFactor answers there, in JSON
             return True
     match = request.resolver_match
     return match is not None and match.url_name in OPEN_URL_NAMES
+
+
+def _is_api(view: Any) -> bool:
+    from rest_framework.views import APIView
+
+    view_class = _view_class(view)
+    return view_class is not None and issubclass(view_class, APIView)
 
 
 class TwoFactorMiddleware:
@@ -74,5 +87,8 @@ class TwoFactorMiddleware:
         needed = two_factor.requirement(user, verified=bool(is_verified and is_verified()))
         if needed is None:
             return None
+        if _is_api(view):  # the host's own DRF views: JSON, not a redirect
+            error = TwoFactorRequired()
+            return JsonResponse({"detail": str(error.detail), "code": error.code}, status=error.status_code)
         page = "django_convites:2fa-verify" if needed == two_factor.VERIFY else "django_convites:2fa-enable"
         return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")

@@ -97,7 +97,7 @@ token_refreshed = DomainSignal("token_renovado")
 #: A spent refresh token was presented again: the whole family is revoked. A failure event.
 refresh_reused = DomainSignal("refresh_reutilizado", failure=True)
 #: A session family was ended. ``details["motivo"]``: ``logout``, ``usuario`` (from the sessions list),
-#: ``admin``, ``senha_alterada``, ``usuario_desativado``.
+#: ``admin``, ``senha_alterada``, ``usuario_desativado``, ``2fa_ativado``.
 session_revoked = DomainSignal("sessao_revogada")
 
 

@@ -20,7 +20,7 @@ from django.views.generic import FormView
 from django_otp import login as otp_login
 
 from django_convites import orgs, roles
-from django_convites.api.throttling import InviteValidationThrottle
+from django_convites.api.throttling import InviteValidationThrottle, TwoFactorThrottle
 from django_convites.exceptions import (
     ConvitesError,
     InvalidField,
@@ -132,6 +132,15 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore
     #: Reachable before the second factor is proved (:class:`django_convites.middleware.TwoFactorMiddleware`).
     two_factor_exempt = True
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The same per-user budget as the API's two-factor endpoints, so codes cannot be guessed here.
+        if not TwoFactorThrottle().allow_request(request, self):  # type: ignore[arg-type]
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many attempts. Try again in a minute."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_invalid(self, form: TwoFactorCodeForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -164,10 +173,11 @@ class EnableTwoFactorPage(TwoFactorPage):
 
     def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
         try:
-            two_factor.confirm_totp(self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request))
+            device = two_factor.confirm_totp(
+                self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request)
+            )
         except ConvitesError as error:
             return self.refuse(form, error)
-        device = two_factor.confirmed_devices(self.request.user)[0]
         otp_login(self.request, device)  # this session has just proved the second factor
         if self.request.POST.get("next") or self.request.GET.get("next"):
             return redirect(self.next_url())

@@ -149,3 +149,46 @@ def test_required_roles_must_be_role_names(value):
     assert validate(value) is not None
     assert validate(["root", "admin"]) is None and validate([]) is None
 
+
+
+def test_turning_two_factor_on_ends_the_jwt_sessions_opened_without_it(users, api_client):
+    from django_convites.models import SessionFamily
+
+    before = sessions.login(username="gestor", password="x")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {before.access}")
+    secret = api_client.post("/api/2fa/totp/").json()["segredo"]
+    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(secret)}, format="json").status_code == 200
+    error_of(api_client.get(APP_VIEW), 401, "token_revoked")
+    assert SessionFamily.objects.get(pk=before.family.pk).revoked_reason == "2fa_ativado"
+    with pytest.raises(Exception) as refused:
+        sessions.refresh(before.refresh)
+    assert getattr(refused.value, "code", None) == "token_revoked"
+
+
+def test_a_leftover_unconfirmed_device_cannot_become_a_second_device(users):
+    from django_convites.exceptions import TwoFactorActive
+
+    enrol(users["usuario"])
+    spare = TOTPDevice.objects.create(user=users["usuario"], confirmed=False)
+    secret = base64.b32encode(spare.bin_key).decode().rstrip("=")
+    with pytest.raises(TwoFactorActive):
+        two_factor.confirm_totp(users["usuario"], code_for(secret))
+    assert TOTPDevice.objects.filter(user=users["usuario"], confirmed=True).count() == 1
+    assert two_factor.pending_enrolment(users["usuario"]) is None  # its secret is not shown again
+
+
+def test_the_html_code_pages_share_the_per_user_throttle(users, convites_settings):
+    convites_settings(TWO_FACTOR_RATE="2/minute")
+    enrol(users["usuario"])
+    browser = Client()
+    browser.force_login(users["usuario"])
+    assert [browser.post(VERIFY_PAGE, {"codigo": "000000"}).status_code for _ in range(2)] in ([400, 400], [302, 400])
+    assert browser.post(VERIFY_PAGE, {"codigo": "000000"}).status_code == 429
+    assert browser.post("/tokens/desativar-2fa/", {"codigo": "000000"}).status_code == 429
+
+
+def test_the_sites_own_drf_views_refuse_an_unverified_session_in_json(users):
+    enrol(users["usuario"])
+    browser = Client()
+    browser.force_login(users["usuario"])
+    error_of(browser.get("/api/t/whoami/"), 403, "two_factor_required")  # no RequireTwoFactor on this view

@@ -108,9 +108,10 @@ def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
         raise TwoFactorActive()
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
         if totp_seeds.enabled():
-            totp_seeds.seal(device)
+            device = totp_seeds.create_sealed(user=user, name=DEVICE_NAME, confirmed=False)
+        else:
+            device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
         signals.two_factor_started.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
     return _enrolment(device)
 
@@ -127,6 +128,8 @@ def _enrolment(device: TOTPDevice) -> Enrolment:
 
 def pending_enrolment(user: Any) -> Enrolment | None:
     """The enrolment ``user`` started and has not confirmed yet, to show it again after a wrong code."""
+    if is_active(user):
+        return None
     device = _devices(user, confirmed=False).order_by("-pk").first()
     return None if device is None else _enrolment(device)
 
@@ -161,18 +164,29 @@ def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str) -> OtpR
 
 
 def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
-    """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise)."""
+    """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise; 409
+    when a device is confirmed already, also by a racing request).
+
+    Every JWT session of the user ends: they were opened without a second factor, which from now on
+    every login needs."""
+    if is_active(user):
+        raise TwoFactorActive()
     device = _devices(user, confirmed=False).order_by("-pk").first()
     if device is None:
-        if is_active(user):
-            raise TwoFactorActive()
         raise _fail(user, None, meta, "confirmar")
     if not verify(device, code):
         raise _fail(user, device, meta, "confirmar")
+    from django_convites.services import sessions
+
     with transaction.atomic():
-        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        if not TOTPDevice.objects.filter(pk=device.pk, confirmed=False).update(confirmed=True) or (
+            TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).exists()
+        ):
+            raise TwoFactorActive()
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device.confirmed = True
         forget_device(user)
+        sessions.end_all_sessions(user, reason="2fa_ativado", actor=user, meta=meta)
         signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
     return device
 
