@@ -48,8 +48,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "django_convites.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
               "OPTIONS": {"context_processors": ["django.contrib.auth.context_processors.auth",
                                                   "django.contrib.messages.context_processors.messages",
