@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from django_convites import tokens
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import InvalidToken, TokenExpired
 
@@ -48,7 +46,7 @@ def is_symmetric(algorithm: str) -> bool:
 
 def derived_secret() -> str:
     """The default HS secret: derived from ``SECRET_KEY`` for this use only, never ``SECRET_KEY`` itself."""
-    return hmac.new(settings.SECRET_KEY.encode(), b"django_convites.access_tokens", hashlib.sha256).hexdigest()
+    return tokens.derived_key(b"django_convites.access_tokens").hex()
 
 
 def configuration_problem() -> str | None:

@@ -110,6 +110,14 @@ def is_well_formed(value: object, kind: Kind | None = None) -> bool:
     return True
 
 
+def derived_key(purpose: bytes) -> bytes:
+    """A key for one use, derived from ``SECRET_KEY`` (HMAC-SHA256 with ``purpose``), never ``SECRET_KEY``
+    itself."""
+    from django.conf import settings
+
+    return hmac.new(settings.SECRET_KEY.encode(), purpose, hashlib.sha256).digest()
+
+
 def digest(secret: str) -> str:
     """SHA-256 hex digest of a secret: what the database stores and looks up by."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -45,6 +45,20 @@ class NoStoreMixin:
         return response
 
 
+class ThrottledPostMixin:
+    """A form page whose POSTs go through a DRF throttle (``throttle_class``); beyond it, 429 and the form."""
+
+    throttle_class: type[Any]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not self.throttle_class().allow_request(request, self):
+            form = self.get_form()  # type: ignore[attr-defined]
+            form.errors.clear()
+            form.add_error(None, _("Too many attempts. Try again in a minute."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)  # type: ignore[attr-defined,no-any-return]
+        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+
 def _form_error(form: Any, error: ConvitesError) -> None:
     field = error.field if isinstance(error, InvalidField) and error.field in form.fields else None
     form.add_error(field, str(error.detail))
@@ -90,20 +104,13 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: igno
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ValidateInvitePage(NoStoreMixin, FormView):  # type: ignore[type-arg]
+class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormView):  # type: ignore[type-arg]
     """``/tokens/convites/validar/``: whether a code can be used. It never uses the invite."""
 
     template_name = "django_convites/invite_validate.html"
     form_class = ValidateInviteForm
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        throttle = InviteValidationThrottle()
-        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, _("Too many attempts. Try again in a minute."))
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
+    throttle_class = InviteValidationThrottle
 
     def form_valid(self, form: ValidateInviteForm) -> HttpResponse:
         try:
@@ -125,21 +132,15 @@ class ValidateInvitePage(NoStoreMixin, FormView):  # type: ignore[type-arg]
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore[type-arg]
+class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormView):  # type: ignore[type-arg]
     """A page that takes a current two-factor code and hands it to one service call."""
 
     form_class = TwoFactorCodeForm
     #: Reachable before the second factor is proved (:class:`django_convites.middleware.TwoFactorMiddleware`).
     two_factor_exempt = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # The same per-user budget as the API's two-factor endpoints, so codes cannot be guessed here.
-        if not TwoFactorThrottle().allow_request(request, self):  # type: ignore[arg-type]
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, _("Too many attempts. Try again in a minute."))
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
+    # The same per-user budget as the API's two-factor endpoints, so codes cannot be guessed here.
+    throttle_class = TwoFactorThrottle
 
     def form_invalid(self, form: TwoFactorCodeForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -22,7 +22,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -43,6 +42,7 @@ from django_convites.exceptions import (
 from django_convites.models import AuthCode, AuthCodeLimit
 from django_convites.models.auth_codes import MAX_ATTEMPTS
 from django_convites.net import RequestMeta
+from django_convites.services.housekeeping import delete_in_batches
 
 #: The purpose of a code when the caller names none.
 DEFAULT_PURPOSE = "verificacao"
@@ -64,14 +64,9 @@ class IssuedCode:
 # -- codes and digests ------------------------------------------------------------------------------------
 
 
-def _key() -> bytes:
-    """The HMAC key: derived from ``SECRET_KEY`` for this use only, never ``SECRET_KEY`` itself."""
-    return hmac.new(settings.SECRET_KEY.encode(), _KEY_SALT, hashlib.sha256).digest()
-
-
 def code_digest(user_pk: Any, code: str) -> str:
-    """HMAC-SHA256 of ``code`` for the user ``user_pk``: what the database stores."""
-    return hmac.new(_key(), f"{user_pk}:{code}".encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of ``code`` for the user ``user_pk``, keyed from ``SECRET_KEY``: what the database stores."""
+    return hmac.new(tokens.derived_key(_KEY_SALT), f"{user_pk}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def new_code(length: int | None = None) -> str:
@@ -300,11 +295,4 @@ def purge_expired(*, batch_size: int = 1000, now: datetime.datetime | None = Non
     """Delete codes past their expiry (spent, replaced or not), in batches; how many were deleted.
 
     Batches are taken in primary-key order, where the oldest, expired codes come first."""
-    queryset = AuthCode.objects.filter(expires_at__lte=now or timezone.now())
-    deleted = 0
-    while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        AuthCode.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
+    return delete_in_batches(AuthCode.objects.filter(expires_at__lte=now or timezone.now()), batch_size)

@@ -40,6 +40,7 @@ from django_convites.fastpath import UserRowLookup
 from django_convites.models import RefreshToken, SessionFamily
 from django_convites.net import RequestMeta
 from django_convites.services import two_factor
+from django_convites.services.housekeeping import delete_in_batches
 
 
 @dataclass(frozen=True)
@@ -249,22 +250,12 @@ def purge_expired(*, batch_size: int = 1000, now: datetime.datetime | None = Non
     """Delete refresh tokens past their expiry, then families with no token left that are revoked or
     idle past the refresh lifetime; in batches. Returns (tokens, families) deleted."""
     now = now or timezone.now()
-    tokens_deleted = _delete_in_batches(RefreshToken.objects.filter(expires_at__lte=now), batch_size)
+    tokens_deleted = delete_in_batches(RefreshToken.objects.filter(expires_at__lte=now), batch_size)
     stale = SessionFamily.objects.filter(refresh_tokens__isnull=True).filter(
         created_at__lte=now - app_settings.REFRESH_TOKEN_LIFETIME
     )
-    families_deleted = _delete_in_batches(stale, batch_size)
+    families_deleted = delete_in_batches(stale, batch_size)
     return tokens_deleted, families_deleted
-
-
-def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
-    deleted = 0
-    while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        queryset.model.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
 
 
 # -- authenticating a request -----------------------------------------------------------------------------

@@ -31,6 +31,10 @@ def _fernet() -> Any:
     return MultiFernet([Fernet(key) for key in keys])
 
 
+def _encrypt(key_hex: str) -> str:
+    return _fernet().encrypt(key_hex.encode("ascii")).decode("ascii")
+
+
 def enabled() -> bool:
     return bool(app_settings.TOTP_ENCRYPTION_KEYS)
 
@@ -61,7 +65,7 @@ def create_sealed(**fields: Any) -> TOTPDevice:
     """A new ``TOTPDevice`` whose seed never reaches the database in plaintext, not even for a moment."""
     real = secrets.token_hex(20)
     device = TOTPDevice.objects.create(key=secrets.token_hex(20), last_t=SEALED_LAST_T, **fields)
-    TotpSecret.objects.create(device=device, ciphertext=_fernet().encrypt(real.encode("ascii")).decode("ascii"))
+    TotpSecret.objects.create(device=device, ciphertext=_encrypt(real))
     return device
 
 
@@ -73,13 +77,12 @@ def seal(device: TOTPDevice) -> bool:
             return False
         TotpSecret.objects.create(
             device=locked,
-            ciphertext=_fernet().encrypt(locked.key.encode("ascii")).decode("ascii"),
+            ciphertext=_encrypt(locked.key),
             last_t=locked.last_t,
         )
         TOTPDevice.objects.filter(pk=locked.pk).update(key=secrets.token_hex(20), last_t=SEALED_LAST_T)
-    if hasattr(device, "_state"):
-        device.refresh_from_db(fields=["key", "last_t"])
-        device._state.fields_cache.pop("convites_secret", None)
+    device.refresh_from_db(fields=["key", "last_t"])
+    device._state.fields_cache.pop("convites_secret", None)
     return True
 
 
