@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from django_convites import roles
+from django_convites import policy, roles
 from django_convites.exceptions import ConvitesError
 from django_convites.models import (
     ApiToken,
@@ -193,12 +193,15 @@ class SessionFamilyAdmin(ViewOnlyAdmin):
         ended = sum(
             sessions.end_session(family, actor=request.user, reason="admin", meta=request_meta(request))
             for family in queryset.filter(revoked_at__isnull=True)
+            if policy.decide(request.user, policy.Act.END_SESSION_OF_OTHERS, policy.Subject(owner_id=family.user_id))
         )
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
     def has_end_permission(self, request: HttpRequest) -> bool:
         # Ending someone else's session is managing their credentials: root and admin only.
-        return self.has_view_permission(request) and roles.reach(request.user, roles.Action.MANAGE_API_TOKENS) is roles.Reach.ALL
+        return self.has_view_permission(request) and (
+            policy.reach(request.user, policy.Act.END_SESSION_OF_OTHERS) is roles.Reach.ALL
+        )
 
 
 @admin.register(BackupCodeDevice)

@@ -36,6 +36,20 @@ class NotAllowed(ConvitesError):
     default_detail = _("You do not have permission to perform this action.")
 
 
+class NotOwner(NotAllowed):
+    """Only the owner may do this (rotating an API token hands out its secret)."""
+
+    code = "not_owner"
+    default_detail = _("Only the owner may do this.")
+
+
+class InteractiveLoginRequired(NotAllowed):
+    """Changing factors and step-up codes need a person logged in (a session or a JWT), not an API token."""
+
+    code = "interactive_login_required"
+    default_detail = _("This needs an interactive login (a session or a JWT), not an API token.")
+
+
 class InvalidField(ConvitesError):
     """One input field is wrong; the API answers DRF's field map ``{field: [detail]}`` with 400."""
 

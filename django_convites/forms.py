@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from django_convites import orgs, roles, tokens
+from django_convites import orgs, policy, roles, tokens
 from django_convites.conf import app_settings
 
 
@@ -29,7 +29,7 @@ class IssueInviteForm(forms.Form):
         self.fields["tipo_destino"].choices = [  # type: ignore[attr-defined]
             (name, name)
             for name in app_settings.TARGET_TYPES
-            if roles.may_grant(user, roles.role_for_target_type(name))
+            if policy.may_grant(user, roles.role_for_target_type(name))
         ]
         organization_model, nucleus_model = orgs.organization_model(), orgs.nucleus_model()
         if organization_model is None:

@@ -1,7 +1,7 @@
 """Who may do what: the four roles, how a user gets one, and the policy table (contract section 3).
 
-:data:`POLICY` is the single statement of the table. Permission classes, services and the docs read it;
-nothing else decides an action by role.
+:data:`POLICY` is the single statement of the table. :mod:`django_convites.policy` reads it, together with the
+credential of the request and the target, to make the one authorization decision every service asks.
 """
 
 from __future__ import annotations
@@ -120,60 +120,13 @@ def forget_role(user: Any) -> None:
     user.__dict__.pop(_CACHE_ATTR, None)
 
 
-#: Actions a request authenticated by an API token may take only with the ``admin`` scope.
+#: Actions an API token may take only with the ``admin`` scope (read by :mod:`django_convites.policy`).
 ADMIN_SCOPE_ACTIONS = frozenset({Action.INVITE_HIGHER_ROLE, Action.CREATE_ADMIN_API_TOKEN, Action.READ_AUDIT_OF_OTHERS})
-
-_SCOPE_ATTR = "_convites_token_scope"
-
-
-def token_scope(user: Any) -> str | None:
-    """The scope of the API token that authenticated ``user`` in this request; None for other logins."""
-    return getattr(user, _SCOPE_ATTR, None)
-
-
-def set_token_scope(user: Any, scope: str | None) -> None:
-    """Record that ``user`` acts through an API token of ``scope`` (done by the Bearer authentication)."""
-    setattr(user, _SCOPE_ATTR, scope)
-
-
-def reach(user: Any, action: Action) -> Reach:
-    """How far ``user`` may perform ``action``: :attr:`Reach.NONE` for anonymous users.
-
-    Through an API token without the ``admin`` scope, a reach over everyone's objects stops at the user's
-    own, and the actions of :data:`ADMIN_SCOPE_ACTIONS` are refused: the token never does more than its
-    scope, and never more than its owner's current role.
-    """
-    role = role_of(user)
-    if role is None:
-        return Reach.NONE
-    granted = POLICY[action][role]
-    scope = token_scope(user)
-    if granted is Reach.ALL and scope is not None and scope != "admin":
-        return Reach.NONE if action in ADMIN_SCOPE_ACTIONS else Reach.OWN
-    return granted
-
-
-def allows(user: Any, action: Action, *, owner_id: Any = None) -> bool:
-    """Whether ``user`` may perform ``action`` (on an object owned by ``owner_id``, when given)."""
-    granted = reach(user, action)
-    if granted is Reach.ALL:
-        return True
-    if granted is Reach.OWN:
-        return owner_id is None or owner_id == user.pk
-    return False
 
 
 def role_for_target_type(target_type: str) -> Role:
     """The role an invite of ``target_type`` grants; ``KeyError`` for an unknown type."""
     return Role(app_settings.TARGET_TYPES[target_type])
-
-
-def may_grant(user: Any, role: Role) -> bool:
-    """Whether ``user`` may invite someone into ``role``: not above their own role, unless root."""
-    own = role_of(user)
-    if own is None:
-        return False
-    return not role.outranks(own) or reach(user, Action.INVITE_HIGHER_ROLE) is Reach.ALL
 
 
 def managed_organizations(user: Any) -> frozenset[Any] | None:

@@ -62,7 +62,10 @@ def test_create_returns_the_secret_once(api_client, users):
     assert set(data) == TOKEN_FIELDS | {"token"}
     tokens.parse(data["token"], tokens.Kind.API_TOKEN)
     assert data["prefixo"] == data["token"][:8]
-    assert (data["nome"], data["scope"], data["expira_em"], data["ips_permitidos"]) == ("ci", "read", None, [])
+    assert (data["nome"], data["scope"], data["ips_permitidos"]) == ("ci", "read", [])
+    # Without expira_em, a token lives API_TOKEN_MAX_LIFETIME (one year by default).
+    expires = ApiToken.objects.get().expires_at - timezone.now()
+    assert timedelta(days=364) < expires <= timedelta(days=365)
     assert data["usuario"] == users["usuario"].pk
     assert response["Cache-Control"] == "no-store"
     stored = ApiToken.objects.get()

@@ -12,9 +12,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from django_convites import tokens
+from django_convites import policy, tokens
 from django_convites.exceptions import ConvitesError
 from django_convites.net import client_ip, request_meta
+from django_convites.policy import Credential, CredentialKind
 from django_convites.services import api_tokens, sessions
 
 API_TOKEN_PREFIX = f"{tokens.Kind.API_TOKEN.value}_"
@@ -61,7 +62,9 @@ class BearerAuthentication(BaseAuthentication):
 
     def authenticate_access_token(self, request: Request, credential: str) -> tuple[Any, Any] | None:
         """A JWT access token: no query for a bad one, one (user and live family) for a good one."""
-        return sessions.authenticate_access_token(credential)
+        user, claims = sessions.authenticate_access_token(credential)
+        policy.set_credential(user, Credential(CredentialKind.JWT, second_factor=claims.two_factor))
+        return user, claims
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

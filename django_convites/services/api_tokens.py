@@ -22,15 +22,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from django_convites import roles, signals, tokens
+from django_convites import policy, signals, tokens
 from django_convites.audit import Target, events_for
-from django_convites.conf import register_cache
+from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
+    ConvitesError,
     InactiveUser,
     InvalidField,
     InvalidToken,
     IPNotAllowed,
-    NotAllowed,
     NotFound,
     ScopeNotAllowed,
     TokenAlreadyRevoked,
@@ -40,7 +40,8 @@ from django_convites.exceptions import (
 from django_convites.fastpath import UserRowLookup
 from django_convites.models import ApiToken, AuditEvent, Scope
 from django_convites.net import RequestMeta
-from django_convites.roles import Action, Reach
+from django_convites.policy import Act, Credential, CredentialKind, Subject
+from django_convites.roles import Action
 
 #: The last-used time (and the access history) is written at most this often per token.
 USAGE_INTERVAL = datetime.timedelta(minutes=1)
@@ -71,6 +72,36 @@ def _deny(actor: Any, meta: RequestMeta | None, reason: str, target: Any = None)
     signals.api_token_denied.send(sender=ApiToken, actor=actor, target=target, meta=meta, details={"motivo": reason})
 
 
+def subject(token: ApiToken, *, with_scope: bool = False) -> Subject:
+    """What the policy is told about ``token``: its owner, and its scope when the action hands out a
+    token of that scope (a rotation)."""
+    return Subject(owner_id=token.user_id, scope=Scope(token.scope) if with_scope else None)
+
+
+def _require(actor: Any, action: Act, token: ApiToken, meta: RequestMeta | None) -> None:
+    """Ask the policy; a refusal is audited (``api_token_negado`` with the reason) and raised."""
+    try:
+        policy.require(actor, action, subject(token, with_scope=action is Act.ROTATE_API_TOKEN))
+    except ConvitesError as error:
+        _deny(actor, meta, error.code, token)
+        raise
+
+
+def expiry(requested: datetime.datetime | None, now: datetime.datetime) -> datetime.datetime | None:
+    """When a token asked to expire at ``requested`` expires: in the future, and no later than
+    ``API_TOKEN_MAX_LIFETIME`` from ``now`` (which is also the default); None only when the setting
+    lets tokens live for ever and none was asked."""
+    longest = app_settings.API_TOKEN_MAX_LIFETIME
+    if requested is None:
+        return None if longest is None else now + longest
+    if requested <= now:
+        raise InvalidField("expira_em", _("Must be in the future."))
+    if longest is not None and requested > now + longest:
+        days = f"{longest.total_seconds() / 86400:g}"
+        raise InvalidField("expira_em", _("Must be at most %(days)s days from now.") % {"days": days})
+    return requested
+
+
 def normalize_networks(values: Iterable[Any]) -> list[str]:
     """``values`` as CIDR strings (``"10.0.0.1"`` becomes ``"10.0.0.1/32"``); :class:`InvalidField` if not."""
     values = list(values)
@@ -99,19 +130,17 @@ def create_api_token(
     meta: RequestMeta | None = None,
 ) -> CreatedApiToken:
     """Create a token for ``user``. ``admin`` needs a role that may hold it, and a request authenticated by
-    a token may not mint a wider scope than its own (403 ``scope_not_allowed``)."""
+    a token may not mint a wider scope than its own (403 ``scope_not_allowed``). The lifetime is capped
+    by ``API_TOKEN_MAX_LIFETIME``."""
     if scope not in Scope.values:
         raise InvalidField("scope", _("Use read, write or admin."))
     scope = Scope(scope)
-    current = roles.token_scope(user)
-    if (scope is Scope.ADMIN and not roles.allows(user, Action.CREATE_ADMIN_API_TOKEN)) or (
-        current is not None and not Scope(current).covers(scope)
-    ):
-        _deny(user, meta, "scope_not_allowed")
+    action = Action.CREATE_ADMIN_API_TOKEN if scope is Scope.ADMIN else Action.CREATE_API_TOKEN
+    if not policy.decide(user, action, Subject(owner_id=user.pk, scope=scope)):
+        _deny(user, meta, ScopeNotAllowed.code)
         raise ScopeNotAllowed()
     now = timezone.now()
-    if expires_at is not None and expires_at <= now:
-        raise InvalidField("expira_em", _("Must be in the future."))
+    expires_at = expiry(expires_at, now)
     networks = normalize_networks(allowed_ips)
     return _issue(user=user, scope=scope, name=name, expires_at=expires_at, networks=networks, now=now, meta=meta)
 
@@ -140,6 +169,8 @@ def _issue(
             expires_at=expires_at,
             rotated_from=rotated_from,
         )
+        if rotated_from is not None:
+            return CreatedApiToken(token=token, secret=secret)  # the rotation's one event records it
         signals.api_token_issued.send(
             sender=ApiToken,
             actor=user,
@@ -156,25 +187,22 @@ def _issue(
 
 
 def api_tokens_visible_to(user: Any, *, owner_id: Any = None) -> QuerySet[ApiToken]:
-    """``user``'s own tokens; root and admin may name another ``owner_id`` (403 for the others)."""
+    """``user``'s own tokens; root and admin may name another ``owner_id`` (403 for the others), within
+    their organizations when they are confined."""
     if owner_id is not None and owner_id != user.pk:
-        if roles.reach(user, Action.MANAGE_API_TOKENS) is not Reach.ALL:
-            raise NotAllowed()
+        policy.require(user, Act.READ_API_TOKEN, Subject(owner_id=owner_id))
         return ApiToken.objects.filter(user_id=owner_id)
     return ApiToken.objects.filter(user=user)
 
 
-def visible_api_token(user: Any, token_id: Any) -> ApiToken:
-    """The token ``token_id`` names if ``user`` may manage it; 404 otherwise (no hint that it exists)."""
+def visible_api_token(user: Any, token_id: Any, action: Act = Act.READ_API_TOKEN) -> ApiToken:
+    """The token ``token_id`` names if ``user`` may see it; 404 otherwise (no hint that it exists)."""
     try:
         key = uuid.UUID(str(token_id))
     except ValueError:
         raise NotFound() from None
-    queryset = ApiToken.objects.all()
-    if roles.reach(user, Action.MANAGE_API_TOKENS) is not Reach.ALL:
-        queryset = queryset.filter(user=user)
-    token = queryset.filter(pk=key).first()
-    if token is None:
+    token = ApiToken.objects.filter(pk=key).first()
+    if token is None or not policy.decide(user, action, subject(token)):
         raise NotFound()
     return token
 
@@ -182,6 +210,7 @@ def visible_api_token(user: Any, token_id: Any) -> ApiToken:
 def revoke_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = None) -> ApiToken:
     """Revoke a token (the row is kept). Revoking a revoked token changes nothing and records nothing."""
     token = visible_api_token(actor, token_id)
+    _require(actor, Act.REVOKE_API_TOKEN, token, meta)
     _revoke(token, actor=actor, meta=meta)
     return token
 
@@ -198,10 +227,14 @@ def _revoke(token: ApiToken, *, actor: Any, meta: RequestMeta | None) -> bool:
 
 def rotate_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = None) -> CreatedApiToken:
     """Replace a token with a new one of the same owner, name, scope and networks, and the same lifetime
-    counted from now; the old one is revoked in the same transaction (409 if it was revoked already)."""
+    counted from now (within ``API_TOKEN_MAX_LIFETIME``); the old one is revoked in the same transaction
+    (409 if it was revoked already). Only the owner may rotate (403 ``not_owner``: a rotation hands out a
+    working secret), and a token may not rotate one of a wider scope (403 ``scope_not_allowed``). One
+    event, ``api_token_rotacionado``, names both tokens."""
     old = visible_api_token(actor, token_id)
+    _require(actor, Act.ROTATE_API_TOKEN, old, meta)
     now = timezone.now()
-    lifetime = None if old.expires_at is None else old.expires_at - old.created_at
+    expires_at = _rotated_expiry(old, now)
     with transaction.atomic():
         if not ApiToken.objects.filter(pk=old.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor):
             raise TokenAlreadyRevoked()
@@ -209,29 +242,51 @@ def rotate_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = No
             user=old.user,
             scope=Scope(old.scope),
             name=old.name,
-            expires_at=None if lifetime is None else now + lifetime,
+            expires_at=expires_at,
             networks=old.allowed_ips,
             now=now,
             meta=meta,
             rotated_from=old,
         )
         old.revoked_at, old.revoked_by = now, actor
-        signals.api_token_revoked.send(sender=ApiToken, actor=actor, target=old, meta=meta, details={"motivo": "rotacao"})
         signals.api_token_rotated.send(
-            sender=ApiToken, actor=actor, target=old, meta=meta, details={"novo": str(created.token.pk)}
+            sender=ApiToken,
+            actor=actor,
+            target=old,
+            meta=meta,
+            details={
+                "novo": str(created.token.pk),
+                "expira_em": expires_at.isoformat() if expires_at else None,
+            },
         )
     return created
 
 
+def _rotated_expiry(old: ApiToken, now: datetime.datetime) -> datetime.datetime | None:
+    longest = app_settings.API_TOKEN_MAX_LIFETIME
+    lifetime = longest if old.expires_at is None else min(old.expires_at - old.created_at, longest or datetime.timedelta.max)
+    if lifetime is None:
+        return None
+    try:
+        return now + lifetime
+    except OverflowError:  # a token made to expire near year 9999, with no maximum set
+        return old.expires_at
+
+
 def api_token_history(user: Any, token_id: Any) -> QuerySet[AuditEvent]:
     """The audit events of a token ``user`` may manage: who used it, when, from where; newest first."""
-    return events_for(visible_api_token(user, token_id))
+    return events_for(visible_api_token(user, token_id, Act.READ_API_TOKEN_LOGS))
 
 
 def bulk_revoke(tokens_: QuerySet[ApiToken], *, actor: Any = None, meta: RequestMeta | None = None) -> int:
-    """Revoke every live token of ``tokens_`` one by one, each with its audit event; the count revoked."""
+    """Revoke every live token of ``tokens_`` one by one, each with its audit event; the count revoked.
+
+    With an ``actor``, each token is one the policy lets them revoke (others are left as they are);
+    without one (a management command), the site itself acts."""
     count = 0
     for token in tokens_.filter(revoked_at__isnull=True).order_by("created_at").iterator():
+        if actor is not None and not policy.decide(actor, Act.REVOKE_API_TOKEN, subject(token)):
+            continue
         count += _revoke(token, actor=actor, meta=meta)
     return count
 
@@ -262,13 +317,18 @@ def _allowed(ip: str | None, networks: Sequence[str]) -> bool:
     return any(address in ipaddress.ip_network(network) for network in networks)
 
 
+def _nothing() -> None:
+    return None
+
+
 def authenticate(
-    secret: str, *, client_ip: Any, meta: Any = None, now: datetime.datetime | None = None
+    secret: str, *, client_ip: Any = _nothing, meta: Any = _nothing, now: datetime.datetime | None = None
 ) -> tuple[Any, AuthenticatedToken]:
     """The user and token behind ``secret``, or an error: :class:`InvalidToken` (malformed, with no query;
     unknown; inactive user), :class:`TokenExpired`, :class:`TokenRevoked`, :class:`IPNotAllowed`.
 
-    ``client_ip`` and ``meta`` are callables, so the address is only worked out when a token needs it.
+    ``client_ip`` and ``meta`` are callables (of no arguments), so the address is only worked out when a
+    token needs it; left out, the token is checked as if it came from no known address.
     """
     try:
         parsed = tokens.parse(secret, tokens.Kind.API_TOKEN)
@@ -295,7 +355,7 @@ def authenticate(
         raise error
     if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
         _record_use(token_id, user, target, now, client_ip(), meta())
-    roles.set_token_scope(user, scope)
+    policy.set_credential(user, Credential(CredentialKind.API_TOKEN, scope=Scope(scope)))
     return user, AuthenticatedToken(id=token_id, scope=Scope(scope))
 
 

@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from django_convites import signals, tokens
+from django_convites import policy, signals, tokens
 from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings
 from django_convites.exceptions import (
@@ -126,8 +126,10 @@ def issue(user: Any, *, purpose: str = DEFAULT_PURPOSE, meta: RequestMeta | None
     ``AUTH_CODE_COOLDOWN`` or a lockout runs. Claiming the send slot is one conditional ``UPDATE`` of
     the user's :class:`AuthCodeLimit` row, so of any number of parallel requests one sends a code. The
     sender runs inside the transaction: if it raises (409 ``code_undeliverable``, or anything else),
-    the code, the replacement and the claimed slot are all rolled back.
+    the code, the replacement and the claimed slot are all rolled back. An API token may not ask for a
+    code (403 ``interactive_login_required``): codes are for a person's step-up.
     """
+    policy.require(user, policy.Act.REQUEST_AUTH_CODE)
     purpose = check_purpose(purpose)
     _limit_row(user)
     sender = app_settings.AUTH_CODE_SENDER
@@ -239,8 +241,10 @@ def validate(user: Any, code: object, *, meta: RequestMeta | None = None) -> Aut
     when the user has no code; 410 ``code_used``, ``code_expired``, or ``code_locked`` once the code took
     :data:`MAX_ATTEMPTS` wrong tries (the fifth wrong try itself is still a 400). Spending is one
     conditional ``UPDATE``: of any number of parallel requests with the right code, one passes. A right
-    code resets the user's count of wrong codes in a row.
+    code resets the user's count of wrong codes in a row. An API token may not spend a code (403
+    ``interactive_login_required``).
     """
+    policy.require(user, policy.Act.REQUEST_AUTH_CODE)
     auth_code = newest_code(user)
     if auth_code is None:
         raise _fail(user, None, CodeInvalid(), meta)

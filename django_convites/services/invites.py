@@ -19,7 +19,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from django_convites import orgs, roles, signals, tokens
+from django_convites import orgs, policy, roles, signals, tokens
 from django_convites.audit import events_for
 from django_convites.conf import app_settings
 from django_convites.exceptions import (
@@ -37,6 +37,7 @@ from django_convites.exceptions import (
 )
 from django_convites.models import AuditEvent, Invite, InviteQuota, InviteState
 from django_convites.net import RequestMeta
+from django_convites.policy import Subject
 from django_convites.roles import Action, Reach
 
 
@@ -175,16 +176,17 @@ def issue_invite(
     target type, organization, nuclei and expiry are valid (400); the daily quota (429). Nothing is
     written before every check has passed, except the audit event of a refusal.
     """
-    if not roles.allows(actor, Action.CREATE_INVITE):
+    if not policy.decide(actor, Action.CREATE_INVITE):
         raise _deny(actor, meta, "gerar", "role")
     if target_type not in app_settings.TARGET_TYPES:
         choices = ", ".join(sorted(app_settings.TARGET_TYPES))
         raise InvalidField("tipo_destino", _("Unknown target type; use one of: %(choices)s.") % {"choices": choices})
-    if not roles.may_grant(actor, roles.role_for_target_type(target_type)):
+    if not policy.may_grant(actor, roles.role_for_target_type(target_type)):
         raise _deny(actor, meta, "gerar", "target_type")
     organization_key = orgs.resolve_organization(organization)
-    if not roles.may_manage_organization(actor, organization_key):
-        raise _deny(actor, meta, "gerar", "organization")
+    decision = policy.decide(actor, Action.CREATE_INVITE, _new_invite(actor, organization_key))
+    if not decision:
+        raise _deny(actor, meta, "gerar", decision.reason)
     nucleus_keys = orgs.resolve_nuclei(nuclei, organization_key)
     now = timezone.now()
     expiry = _expiry(expires_at, now)
@@ -277,6 +279,13 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
         signals.invite_use_failed.send(sender=Invite, actor=user, meta=meta, details={"motivo": error.code})
         raise error
     now = timezone.now()
+    withdrawn = _issuer_problem(invite)
+    if withdrawn is not None and _withdraw(invite, withdrawn, now, meta):
+        error = InviteRevoked()
+        signals.invite_use_failed.send(
+            sender=Invite, actor=user, target=invite, meta=meta, details={"motivo": error.code, "causa": withdrawn}
+        )
+        raise error
     with transaction.atomic():
         spent = Invite.objects.open_at(now).filter(pk=invite.pk).update(used_at=now, used_by=user)
         if spent:
@@ -297,26 +306,96 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
     raise error
 
 
+# -- the issuer's right to grant -------------------------------------------------------------------------
+
+
+def _issuer_problem(invite: Invite) -> str | None:
+    """Why the issuer of ``invite`` could no longer issue it (a ``motivo``), or None while they could.
+
+    An invite carries its issuer's authority: once the issuer is gone, inactive, or no longer allowed to
+    grant its target type in its organization, it must not make anyone an admin (or anything else)."""
+    from django.contrib.auth import get_user_model
+
+    issuer = None
+    if invite.issued_by_id is not None:
+        issuer = get_user_model()._default_manager.filter(pk=invite.issued_by_id).first()
+    if issuer is None or not issuer.is_active:
+        return "emissor_inativo"
+    if invite.target_type not in app_settings.TARGET_TYPES:
+        return "tipo_destino_removido"
+    grants = roles.role_for_target_type(invite.target_type)
+    if not policy.decide(issuer, Action.CREATE_INVITE, subject(invite), credential=policy.SYSTEM) or not (
+        policy.may_grant(issuer, grants, credential=policy.SYSTEM)
+    ):
+        return "emissor_sem_permissao"
+    return None
+
+
+def _withdraw(invite: Invite, reason: str, now: datetime.datetime, meta: RequestMeta | None) -> bool:
+    """Revoke an open ``invite`` whose issuer lost the right to grant it; audited with the ``motivo``."""
+    with transaction.atomic():
+        revoked = Invite.objects.filter(pk=invite.pk, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+        if revoked:
+            invite.revoked_at = now
+            signals.invite_revoked.send(sender=Invite, actor=None, target=invite, meta=meta, details={"motivo": reason})
+    return bool(revoked)
+
+
+def withdraw_ungrantable_invites(issuer: Any, *, meta: RequestMeta | None = None) -> int:
+    """Revoke every open invite of ``issuer`` that they could no longer issue (after a deactivation or a
+    change of role); the count revoked. Connected to the user model's saves and group changes."""
+    now = timezone.now()
+    roles.forget_role(issuer)
+    count = 0
+    for invite in Invite.objects.open_at(now).filter(issued_by_id=issuer.pk).order_by("created_at").iterator():
+        reason = _issuer_problem(invite)
+        if reason is not None:
+            count += _withdraw(invite, reason, now, meta)
+    return count
+
+
+def withdraw_on_user_save(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    """``post_save`` of the user model: a saved user may have lost the right to their open invites."""
+    if created or (update_fields is not None and not set(update_fields) & {"is_active", "is_superuser", "is_staff"}):
+        return
+    withdraw_ungrantable_invites(instance)
+
+
+def withdraw_on_group_change(sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any) -> None:
+    """``m2m_changed`` of the user model's groups: the users who left a group may have lost a role."""
+    if action not in {"post_remove", "post_clear", "post_add"}:
+        return
+    if not reverse:
+        withdraw_ungrantable_invites(instance)
+        return
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()._default_manager.filter(pk__in=pk_set) if pk_set else []
+    for user in users:
+        withdraw_ungrantable_invites(user)
+
+
 # -- managing ---------------------------------------------------------------------------------------------
+
+
+def subject(invite: Invite) -> Subject:
+    """What the policy is told about ``invite``: its issuer and its organization."""
+    return Subject(owner_id=invite.issued_by_id, organization=invite.organization_ref or None, has_organization=True)
+
+
+def _new_invite(issuer: Any, organization_key: Any) -> Subject:
+    return Subject(owner_id=issuer.pk, organization=orgs.stored_reference(organization_key) or None, has_organization=True)
 
 
 def _check_may_act(user: Any, invite: Invite, action: Action) -> str | None:
     """Why ``user`` may not perform ``action`` on ``invite`` (a reason), or None when they may."""
-    granted = roles.reach(user, action)
-    if granted is Reach.NONE:
-        return "role"
-    if granted is Reach.OWN and invite.issued_by_id != user.pk:
-        return "not_owner"
-    if roles.managed_organizations(user) is not None and not roles.may_manage_organization(
-        user, invite.organization_ref or None
-    ):
-        return "organization"
-    return None
+    decision = policy.decide(user, action, subject(invite))
+    return None if decision else decision.reason
 
 
 def revoke_invite(ref: str, *, actor: Any, meta: RequestMeta | None = None) -> Invite:
     """Revoke the invite ``ref`` names (id or code). Used or revoked invites get a 409 and stay as they are."""
-    if roles.reach(actor, Action.REVOKE_INVITE) is Reach.NONE:
+    if policy.reach(actor, Action.REVOKE_INVITE) is Reach.NONE:
         raise _deny(actor, meta, "revogar", "role")
     invite = find_invite(ref)
     reason = _check_may_act(actor, invite, Action.REVOKE_INVITE)
@@ -337,7 +416,7 @@ def revoke_invite(ref: str, *, actor: Any, meta: RequestMeta | None = None) -> I
 
 def invites_visible_to(user: Any, *, state: InviteState | str | None = None) -> QuerySet[Invite]:
     """The invites ``user`` may list: everyone's for root and admin, their own for a gestor (403 else)."""
-    granted = roles.reach(user, Action.LIST_INVITES)
+    granted = policy.reach(user, Action.LIST_INVITES)
     if granted is Reach.NONE:
         raise NotAllowed()
     queryset = Invite.objects.all()
@@ -353,7 +432,7 @@ def invites_visible_to(user: Any, *, state: InviteState | str | None = None) -> 
 
 def visible_invite(user: Any, ref: str, action: Action = Action.LIST_INVITES) -> Invite:
     """The invite ``ref`` names, if ``user`` may see it for ``action`` (403 before any lookup otherwise)."""
-    if roles.reach(user, action) is Reach.NONE:
+    if policy.reach(user, action) is Reach.NONE:
         raise NotAllowed()
     invite = find_invite(ref)
     if _check_may_act(user, invite, action):
