@@ -96,12 +96,20 @@ def _keys() -> tuple[str, Any, Any]:
 
 
 def encode(
-    user_id: Any, family_id: uuid.UUID, now: datetime.datetime, *, two_factor: bool = False
+    user_id: Any,
+    family_id: uuid.UUID,
+    now: datetime.datetime,
+    *,
+    two_factor: bool = False,
+    not_after: datetime.datetime | None = None,
 ) -> tuple[str, datetime.datetime]:
-    """A signed access token for ``user_id`` in ``family_id``, and when it expires. ``amr`` (RFC 8176)
-    says how the login was proved: ``["pwd"]``, or ``["pwd", "otp"]`` with a second factor."""
+    """A signed access token for ``user_id`` in ``family_id``, and when it expires: after
+    ``ACCESS_TOKEN_LIFETIME``, or at ``not_after`` (the session's end) when that comes first. ``amr``
+    (RFC 8176) says how the login was proved: ``["pwd"]``, or ``["pwd", "otp"]`` with a second factor."""
     algorithm, signing, _ = _keys()
     expires_at = now + app_settings.ACCESS_TOKEN_LIFETIME
+    if not_after is not None and not_after < expires_at:
+        expires_at = not_after
     claims = {
         "iss": app_settings.JWT_ISSUER,
         "aud": app_settings.JWT_AUDIENCE,

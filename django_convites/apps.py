@@ -32,3 +32,22 @@ class DjangoConvitesConfig(AppConfig):
         post_save.connect(
             sessions.end_sessions_on_credential_change, sender=user_model, dispatch_uid="django_convites.sessions.post"
         )
+
+        # Every login of the site is audited, not only the app's JWT login.
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        user_logged_in.connect(sessions.audit_session_login, dispatch_uid="django_convites.sessions.logged_in")
+        user_login_failed.connect(sessions.audit_failed_login, dispatch_uid="django_convites.sessions.login_failed")
+
+        # An issuer deactivated or moved out of a role loses the open invites they could no longer issue.
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import m2m_changed
+
+        from django_convites.services import invites
+
+        post_save.connect(invites.withdraw_on_user_save, sender=user_model, dispatch_uid="django_convites.invites.post")
+        groups = getattr(get_user_model(), "groups", None)
+        if groups is not None and hasattr(groups, "through"):
+            m2m_changed.connect(
+                invites.withdraw_on_group_change, sender=groups.through, dispatch_uid="django_convites.invites.groups"
+            )

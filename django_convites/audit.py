@@ -38,20 +38,27 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 
 
 class SecretInAuditError(ValueError):
-    """A caller tried to put something that looks like a secret into an audit row."""
+    """A caller tried to put a secret's key (``password``, ``token``, ...) into an audit row."""
 
 
-def _check_details(value: Any, path: str = "details") -> None:
+def _check_details(value: Any, path: str = "details") -> Any:
+    """``value`` with every token-shaped part of its strings redacted (:func:`tokens.redact`), at any
+    depth; :class:`SecretInAuditError` when a key is one secrets travel under (a programmer's mistake).
+
+    Strings are redacted, not refused: many come from the client (a username, a token's ``nome``), and a
+    client's own string must neither make the request fail nor leave the attempt unrecorded."""
     if isinstance(value, Mapping):
+        cleaned = {}
         for key, item in value.items():
             if str(key).lower() in FORBIDDEN_DETAIL_KEYS:
                 raise SecretInAuditError(f"{path} may not carry the key {key!r}")
-            _check_details(item, f"{path}.{key}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_details(item, f"{path}[{index}]")
-    elif isinstance(value, str) and tokens.TOKEN_LIKE.search(value):
-        raise SecretInAuditError(f"{path} holds something shaped like a token")
+            cleaned[tokens.redact(key) if isinstance(key, str) else key] = _check_details(item, f"{path}.{key}")
+        return cleaned
+    if isinstance(value, (list, tuple)):
+        return [_check_details(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, str):
+        return tokens.redact(value)
+    return value
 
 
 def target_of(target: Any) -> tuple[str, str]:
@@ -73,9 +80,8 @@ def build_event(
     meta: RequestMeta | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """An unsaved :class:`AuditEvent`, after checking that ``details`` carries no secret."""
-    details = dict(details or {})
-    _check_details(details)
+    """An unsaved :class:`AuditEvent`; ``details`` with anything shaped like a token redacted."""
+    details = _check_details(dict(details or {}))
     target_type, target_id = target_of(target)
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent(
@@ -118,15 +124,24 @@ def events_visible_to(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> models.QuerySet[AuditEvent]:
-    """Events ``user`` may read, filtered: everyone's for root and admin, otherwise only their own.
+    """Events ``user`` may read, filtered: everyone's for root and admin (their organizations' members'
+    when they are confined), otherwise only their own.
 
     Asking for another user's events without the right raises :class:`~django_convites.exceptions.NotAllowed`.
     """
+    from django_convites import policy
+
     queryset = AuditEvent.objects.all()
-    if not roles.allows(user, roles.Action.READ_AUDIT_OF_OTHERS):
+    if policy.reach(user, policy.Act.READ_AUDIT) is not roles.Reach.ALL:
         if actor_id is not None and actor_id != user.pk:
             raise NotAllowed()
         actor_id = user.pk
+    elif actor_id is not None:
+        policy.require(user, policy.Act.READ_AUDIT, policy.Subject(owner_id=actor_id))
+    else:
+        confined = policy.owned_by_reachable_users(user, field="actor")
+        if confined is not None:
+            queryset = queryset.filter(confined)
     if actor_id is not None:
         queryset = queryset.filter(actor_id=actor_id)
     if event is not None:

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "ROLE_GROUPS": {"admin": "admin", "gestor": "gestor"},
     # Dotted path to a callable ``(user) -> iterable of organization ids | None``; None = no confinement.
     "ORGANIZATION_RESOLVER": None,
+    # Dotted path to a callable ``(frozenset of organization ids) -> user ids (iterable or queryset)``: the
+    # members of those organizations, whose objects a confined admin or gestor may reach; None = none.
+    "ORGANIZATION_MEMBERS_RESOLVER": None,
     # Invite target type -> role it grants.
     "TARGET_TYPES": {
         "associado": "usuario",
@@ -51,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_SIZE": 64 * 1024,
     # Deepest nesting of arrays and objects the API parses; deeper gets 400 ``parse_error``.
     "MAX_JSON_DEPTH": 32,
+    # The longest an API token may live, in seconds (or a timedelta); a token created without ``expira_em``
+    # expires after it. None: tokens may never expire.
+    "API_TOKEN_MAX_LIFETIME": 365 * 86400,
     # The host's organization model as "app_label.ModelName"; None: invites carry no organization.
     "ORGANIZATION_MODEL": None,
     # The host's nucleus model as "app_label.ModelName"; None: invites carry no nuclei.
@@ -80,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": 300,
     # Lifetime of a refresh token, in seconds (or a timedelta); each refresh starts a new one.
     "REFRESH_TOKEN_LIFETIME": 86400,
+    # Absolute lifetime of a session (a login), in seconds (or a timedelta): refreshing never goes past it.
+    "SESSION_MAX_LIFETIME": 30 * 86400,
     # Seconds during which the refresh token just replaced may be presented once more; 0: strict.
     "REFRESH_GRACE_PERIOD": 0,
     # DRF rates of login attempts per client IP and per username; None: not throttled.
@@ -259,6 +267,14 @@ def _duration_between(low: int, high: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def optional(value: Any) -> str | None:
+        problem = None if value is None else check(value)
+        return None if problem is None else f"must be None or {problem.removeprefix('must be ')}"
+
+    return optional
+
+
 def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -276,10 +292,15 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
         "django_convites.E005",
         functools.partial(_check_dotted_callable, optional=True),
     ),
+    "ORGANIZATION_MEMBERS_RESOLVER": (
+        "django_convites.E045",
+        functools.partial(_check_dotted_callable, optional=True),
+    ),
     "TARGET_TYPES": ("django_convites.E006", _check_target_types),
     "TRUSTED_PROXIES": ("django_convites.E007", _check_trusted_proxies),
     "MAX_BODY_SIZE": ("django_convites.E008", _int_between(1024, 64 * 1024 * 1024)),
     "MAX_JSON_DEPTH": ("django_convites.E009", _int_between(2, 512)),
+    "API_TOKEN_MAX_LIFETIME": ("django_convites.E044", _optional(_duration_between(60, 10 * 366 * 86400))),
     "ORGANIZATION_MODEL": ("django_convites.E011", _check_model_label),
     "NUCLEUS_MODEL": ("django_convites.E012", _check_model_label),
     "NUCLEUS_ORGANIZATION_FIELD": ("django_convites.E013", _check_field_name),
@@ -295,6 +316,7 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "JWT_LEEWAY": ("django_convites.E025", _int_between(0, 300)),
     "ACCESS_TOKEN_LIFETIME": ("django_convites.E026", _duration_between(30, 86400)),
     "REFRESH_TOKEN_LIFETIME": ("django_convites.E027", _duration_between(60, 366 * 86400)),
+    "SESSION_MAX_LIFETIME": ("django_convites.E041", _duration_between(3600, 366 * 86400)),
     "REFRESH_GRACE_PERIOD": ("django_convites.E028", _int_between(0, 300)),
     "LOGIN_RATE": ("django_convites.E029", _check_rate),
     "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
@@ -348,6 +370,10 @@ class ConvitesSettings:
         return _imported("ORGANIZATION_RESOLVER")  # type: ignore[no-any-return]
 
     @property
+    def ORGANIZATION_MEMBERS_RESOLVER(self) -> Callable[[frozenset[Any]], Any] | None:
+        return _imported("ORGANIZATION_MEMBERS_RESOLVER")  # type: ignore[no-any-return]
+
+    @property
     def TARGET_TYPES(self) -> Mapping[str, str]:
         return _value("TARGET_TYPES")  # type: ignore[no-any-return]
 
@@ -362,6 +388,10 @@ class ConvitesSettings:
     @property
     def MAX_JSON_DEPTH(self) -> int:
         return _value("MAX_JSON_DEPTH")  # type: ignore[no-any-return]
+
+    @property
+    def API_TOKEN_MAX_LIFETIME(self) -> datetime.timedelta | None:
+        return None if _value("API_TOKEN_MAX_LIFETIME") is None else _duration("API_TOKEN_MAX_LIFETIME")
 
     @property
     def ORGANIZATION_MODEL(self) -> str | None:
@@ -422,6 +452,10 @@ class ConvitesSettings:
     @property
     def REFRESH_TOKEN_LIFETIME(self) -> datetime.timedelta:
         return _duration("REFRESH_TOKEN_LIFETIME")
+
+    @property
+    def SESSION_MAX_LIFETIME(self) -> datetime.timedelta:
+        return _duration("SESSION_MAX_LIFETIME")
 
     @property
     def REFRESH_GRACE_PERIOD(self) -> datetime.timedelta:

@@ -87,10 +87,12 @@ api_token_used = DomainSignal("api_token_usado")
 # -- JWT sessions (contract section 6) -------------------------------------------------------------------
 # Sent with ``sender=SessionFamily``; ``target`` is the family (None for a failed login).
 
-#: A user logged in and a session family began.
+#: A user logged in and a session family began. Also sent, with no target and ``details["via"] = "django"``,
+#: for every login to a Django session (``user_logged_in``).
 login_succeeded = DomainSignal("login")
 #: A login was refused. ``details``: ``motivo`` (``invalid_credentials``, ``otp_required``, ``otp_invalid``)
-#: and ``usuario_informado`` (the username sent, never the password).
+#: and ``usuario_informado`` (the username sent, never the password); ``via: "django"`` when it came from
+#: Django's ``user_login_failed`` (any other ``authenticate()`` of the site).
 login_failed = DomainSignal("login_falhou", failure=True)
 #: A refresh token was spent for a new pair.
 token_refreshed = DomainSignal("token_renovado")

@@ -7,20 +7,29 @@ Mounted with ``path("tokens/", include("django_convites.urls"))``. Templates ext
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from django_otp import login as otp_login
 
-from django_convites import orgs, roles
-from django_convites.api.throttling import InviteValidationThrottle, TwoFactorThrottle
+from django_convites import orgs, policy, roles
+from django_convites.api.throttling import (
+    InviteValidationThrottle,
+    LoginThrottle,
+    LoginUsernameThrottle,
+    TwoFactorThrottle,
+)
 from django_convites.exceptions import (
     ConvitesError,
     InvalidField,
@@ -71,7 +80,7 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: igno
     form_class = IssueInviteForm
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated and not roles.allows(request.user, roles.Action.CREATE_INVITE):
+        if request.user.is_authenticated and not policy.decide(request.user, roles.Action.CREATE_INVITE):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -215,3 +224,64 @@ class VerifyTwoFactorPage(TwoFactorPage):
             return self.refuse(form, error)
         otp_login(self.request, device)
         return redirect(self.next_url())
+
+
+# -- logging in to a session ------------------------------------------------------------------------------
+
+#: The throttles of every login: ``LOGIN_RATE`` per client IP and ``LOGIN_USERNAME_RATE`` per username,
+#: the same budgets (and cache keys) as the JWT login ``POST /api/auth/token/``.
+LOGIN_THROTTLES = (LoginThrottle, LoginUsernameThrottle)
+
+
+def login_retry_after(request: HttpRequest, view: Any = None) -> int | None:
+    """Count one login attempt of ``request`` against every login throttle: None when it may go on,
+    otherwise the seconds to wait. Every throttle counts the attempt, as DRF's do."""
+    waits = []
+    for throttle_class in LOGIN_THROTTLES:
+        throttle = throttle_class()
+        if not throttle.allow_request(request, view):
+            waits.append(throttle.wait() or 60)
+    return math.ceil(max(waits)) if waits else None
+
+
+class LoginView(auth_views.LoginView):
+    """Django's :class:`~django.contrib.auth.views.LoginView`, throttled like the JWT login.
+
+    Mount it as the site's login page (``path("accounts/login/", LoginView.as_view(), name="login")``).
+    A POST beyond ``LOGIN_RATE`` per client IP or ``LOGIN_USERNAME_RATE`` per username is answered 429
+    with the form and an error, without trying the password. Every login, here or anywhere the site calls
+    ``django.contrib.auth.login()``, is audited (``login`` / ``login_falhou``); Django's view already
+    marks every POST parameter sensitive.
+    """
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        retry_after = login_retry_after(request, self)
+        if retry_after is None:
+            return super().post(request, *args, **kwargs)
+        # An unbound form: validating the posted one would call authenticate(), the very thing throttled.
+        form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+        form.errors[NON_FIELD_ERRORS] = form.error_class(
+            [_("Too many attempts. Try again in a minute.")], error_class="nonfield", renderer=form.renderer
+        )
+        response = self.render_to_response(self.get_context_data(form=form), status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+
+
+def throttle_login(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Throttle a login view you cannot replace, such as the admin's (``throttle_login(admin.site.login)``):
+    its POSTs count against the same budgets as :class:`LoginView`; beyond them it answers 429 with the
+    ``django_convites/login_throttled.html`` page, without calling ``view``."""
+
+    @functools.wraps(view)
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            retry_after = login_retry_after(request)
+            if retry_after is not None:
+                context = {"retry_after": retry_after, "login_path": request.get_full_path()}
+                response = render(request, "django_convites/login_throttled.html", context, status=429)
+                response["Retry-After"] = str(retry_after)
+                return response
+        return view(request, *args, **kwargs)
+
+    return throttled

@@ -91,7 +91,7 @@ def test_login_returns_a_pair_and_starts_a_session(api_client, users):
     response = login(api_client)
     assert response.status_code == 200, response.content
     data = response.json()
-    assert set(data) == {"access", "refresh", "access_expira_em", "refresh_expira_em"}
+    assert set(data) == {"access", "refresh", "access_expira_em", "refresh_expira_em", "sessao_expira_em"}
     tokens.parse(data["refresh"], tokens.Kind.REFRESH)
     claims = claims_of(data["access"])
     assert claims["sub"] == str(users["usuario"].pk) and claims["typ"] == "access"
@@ -406,7 +406,7 @@ def test_users_list_and_end_their_own_sessions(api_client, users):
     client = bearer(mine["access"])
     rows = client.get(SESSIONS).json()["results"]
     assert len(rows) == 2
-    assert set(rows[0]) == {"id", "criado_em", "ultimo_refresh_em", "ip", "user_agent"}
+    assert set(rows[0]) == {"id", "criado_em", "ultimo_refresh_em", "sessao_expira_em", "ip", "user_agent"}
     assert {(row["ip"], row["user_agent"]) for row in rows} == {("203.0.113.30", "app/3")}
     theirs_id = claims_of(theirs["access"])["sid"]
     error_of(client.delete(f"{SESSIONS}{theirs_id}/"), 404, "not_found")

@@ -7,15 +7,16 @@ one client-IP resolver of the app, so a client cannot dodge a throttle by sendin
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from django_convites.conf import app_settings
 from django_convites.net import client_ip
+from django_convites.services import sessions
 
 
 class ClientIPRateThrottle(SimpleRateThrottle):
@@ -45,17 +46,22 @@ class LoginThrottle(ClientIPRateThrottle):
 
 
 class LoginUsernameThrottle(ClientIPRateThrottle):
-    """``LOGIN_USERNAME_RATE`` login attempts per username, from any address (a digest of it is the key)."""
+    """``LOGIN_USERNAME_RATE`` login attempts per username, from any address (a digest of it is the key).
+
+    The key is :func:`~django_convites.services.sessions.username_key` of the username the login hands to
+    ``authenticate()``, so no spelling of a username (case, spaces, Unicode form) gets a budget of its
+    own. A username that is no string is not counted here: the login answers it 400 without trying it.
+    Works for DRF requests (``request.data``) and Django form posts (``request.POST``) alike.
+    """
 
     scope = "convites_login_username"
     setting = "LOGIN_USERNAME_RATE"
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        data = request.data
-        username = data.get("username") if isinstance(data, Mapping) else None
-        if not isinstance(username, str) or not username:
+    def get_cache_key(self, request: Request | HttpRequest, view: Any) -> str | None:
+        data = request.data if isinstance(request, Request) else request.POST
+        ident = sessions.username_key(data.get("username") if isinstance(data, Mapping) else None)
+        if ident is None:
             return None
-        ident = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

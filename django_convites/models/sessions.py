@@ -24,6 +24,7 @@ class SessionFamily(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_refreshed_at = models.DateTimeField(_("last refreshed at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     two_factor = models.BooleanField(_("second factor proved"), default=False)

@@ -10,8 +10,11 @@ family is live, so ending a family stops its access tokens at once.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import functools
+import hashlib
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,14 +22,17 @@ from typing import Any
 from django.contrib.auth import authenticate as django_authenticate
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from django_convites import access_tokens, signals, tokens
 from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
     ConvitesError,
+    InactiveUser,
     InvalidCredentials,
     InvalidToken,
     NotFound,
@@ -38,7 +44,7 @@ from django_convites.exceptions import (
 )
 from django_convites.fastpath import UserRowLookup
 from django_convites.models import RefreshToken, SessionFamily
-from django_convites.net import RequestMeta
+from django_convites.net import RequestMeta, request_meta
 from django_convites.services import two_factor
 from django_convites.services.housekeeping import delete_in_batches
 
@@ -52,6 +58,47 @@ class TokenPair:
     access_expires_at: datetime.datetime
     refresh_expires_at: datetime.datetime
     family: SessionFamily
+
+    @property
+    def session_expires_at(self) -> datetime.datetime:
+        """The absolute end of the session: no pair of it is good after this (``sessao_expira_em``)."""
+        return session_end(self.family)
+
+
+def session_end(family: SessionFamily) -> datetime.datetime:
+    """When ``family`` ends whatever its refreshes: fixed at the login by ``SESSION_MAX_LIFETIME``."""
+    if family.expires_at is not None:
+        return family.expires_at
+    return family.created_at + app_settings.SESSION_MAX_LIFETIME  # a row older than the field
+
+
+# -- usernames --------------------------------------------------------------------------------------------
+
+
+def normalize_username(value: object) -> str:
+    """The username a login hands to ``authenticate()``: the string sent, in Unicode NFKC form, as
+    Django's login form and ``AbstractBaseUser.normalize_username`` make it. :class:`TypeError` for
+    anything but a string (a JSON number is not a username)."""
+    if not isinstance(value, str):
+        raise TypeError("a username must be a string")
+    return unicodedata.normalize("NFKC", value)
+
+
+def username_key(value: object) -> str | None:
+    """The key the per-username login throttle counts under: a digest of :func:`normalize_username`,
+    trimmed and case-folded, so every spelling of one username shares a budget. None for no username."""
+    try:
+        username = normalize_username(value).strip().casefold()
+    except TypeError:
+        return None
+    if not username:
+        return None
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+#: True while :func:`login` runs Django's ``authenticate()``: the ``user_login_failed`` receiver leaves
+#: the audit to :func:`login`, so one failed JWT login writes one ``login_falhou``.
+_in_jwt_login: contextvars.ContextVar[bool] = contextvars.ContextVar("convites_jwt_login", default=False)
 
 
 # -- logging in -------------------------------------------------------------------------------------------
@@ -69,6 +116,7 @@ def verify_second_factor(user: Any, code: object) -> bool:
     return two_factor.verify_user(user, code)
 
 
+@sensitive_variables("password", "otp")
 def login(
     *,
     username: str,
@@ -78,8 +126,14 @@ def login(
     auth_request: Any = None,
 ) -> TokenPair:
     """Check the credentials (Django's ``authenticate``, so the site's backends apply), then the second
-    factor when the user has one, and start a session. ``auth_request`` is handed to the backends only."""
-    user = django_authenticate(auth_request, username=username, password=password)
+    factor when the user has one, and start a session. ``auth_request`` is handed to the backends only.
+    The session ends ``SESSION_MAX_LIFETIME`` after now, however often it is refreshed."""
+    username = normalize_username(username)
+    marker = _in_jwt_login.set(True)
+    try:
+        user = django_authenticate(auth_request, username=username, password=password)
+    finally:
+        _in_jwt_login.reset(marker)
     if user is None:
         raise _login_failed(None, username, InvalidCredentials(), meta)
     two_factor_proved = False
@@ -94,6 +148,7 @@ def login(
         family = SessionFamily.objects.create(
             user=user,
             created_at=now,
+            expires_at=now + app_settings.SESSION_MAX_LIFETIME,
             ip=meta.ip if meta else None,
             user_agent=meta.user_agent if meta else "",
             two_factor=two_factor_proved,
@@ -110,15 +165,19 @@ def _login_failed(user: Any, username: str, error: ConvitesError, meta: RequestM
 
 
 def _issue_pair(family: SessionFamily, user_id: Any, now: datetime.datetime, parent: RefreshToken | None = None) -> TokenPair:
+    """A new pair of ``family``; neither token outlives the family's absolute end."""
+    ends_at = session_end(family)
     secret = tokens.generate(tokens.Kind.REFRESH)
     refresh = RefreshToken.objects.create(
         family=family,
         parent=parent,
         digest=tokens.digest(secret),
         created_at=now,
-        expires_at=now + app_settings.REFRESH_TOKEN_LIFETIME,
+        expires_at=min(now + app_settings.REFRESH_TOKEN_LIFETIME, ends_at),
     )
-    access, access_expires_at = access_tokens.encode(user_id, family.pk, now, two_factor=family.two_factor)
+    access, access_expires_at = access_tokens.encode(
+        user_id, family.pk, now, two_factor=family.two_factor, not_after=ends_at
+    )
     return TokenPair(
         access=access,
         refresh=secret,
@@ -136,7 +195,7 @@ def _find_refresh(secret: object) -> RefreshToken:
         parsed = tokens.parse(secret, tokens.Kind.REFRESH)
     except tokens.MalformedToken:
         raise InvalidToken() from None
-    token = RefreshToken.objects.select_related("family").filter(digest=parsed.digest).first()
+    token = RefreshToken.objects.select_related("family__user").filter(digest=parsed.digest).first()
     if token is None:
         raise InvalidToken()
     return token
@@ -148,13 +207,18 @@ def refresh(secret: object, *, meta: RequestMeta | None = None) -> TokenPair:
     A spent token presented again revokes its family (401 ``token_reused``), unless
     ``REFRESH_GRACE_PERIOD`` is set and it is the immediate predecessor of the family's live token,
     presented within that many seconds: then the live token is spent in its place.
+
+    Past the family's absolute end (``SESSION_MAX_LIFETIME`` after the login) it is 401 ``token_expired``;
+    for a user who is no longer active, 401 and the family is revoked.
     """
     token = _find_refresh(secret)
     family = token.family
     if family.revoked_at is not None:
         raise TokenRevoked()
+    if not getattr(family.user, "is_active", True):
+        raise _revoke_for_inactive_user(family, meta)
     now = timezone.now()
-    if token.used_at is None and token.expires_at <= now:
+    if session_end(family) <= now or (token.used_at is None and token.expires_at <= now):
         raise TokenExpired()
     spend = token
     if token.used_at is not None:
@@ -195,6 +259,17 @@ def _revoke_for_reuse(family: SessionFamily, now: datetime.datetime, meta: Reque
     return TokenReused()
 
 
+def _revoke_for_inactive_user(family: SessionFamily, meta: RequestMeta | None) -> InactiveUser:
+    """Revoke the family of a user deactivated behind the app's back (``QuerySet.update()``, a directory
+    sync), in one UPDATE that outlives the failed request, with its event; the error to raise."""
+
+    def revoke() -> None:
+        end_session(family, actor=None, reason="usuario_desativado", meta=meta)
+
+    run_despite_rollback(revoke, using=router.db_for_write(SessionFamily))
+    return InactiveUser()
+
+
 def logout(secret: object, *, meta: RequestMeta | None = None) -> SessionFamily:
     """End the family of the refresh token ``secret`` (spent or not): 401 when it is no refresh token."""
     token = _find_refresh(secret)
@@ -230,8 +305,9 @@ def end_all_sessions(user: Any, *, reason: str, actor: Any = None, meta: Request
 
 
 def sessions_of(user: Any) -> QuerySet[SessionFamily]:
-    """``user``'s live sessions, newest first."""
-    return SessionFamily.objects.filter(user=user, revoked_at__isnull=True)
+    """``user``'s live sessions (not revoked, not past their end), newest first."""
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return SessionFamily.objects.filter(live, user=user, revoked_at__isnull=True)
 
 
 def end_own_session(user: Any, family_id: Any, *, meta: RequestMeta | None = None) -> None:
@@ -308,3 +384,37 @@ def end_sessions_on_credential_change(sender: Any, instance: Any, **kwargs: Any)
         end_all_sessions(instance, reason="senha_alterada")
     elif old.get("is_active") and not getattr(instance, "is_active", True):
         end_all_sessions(instance, reason="usuario_desativado")
+
+
+# -- logins to Django sessions ----------------------------------------------------------------------------
+
+
+def _meta_of(request: Any) -> RequestMeta | None:
+    return request_meta(request) if isinstance(request, HttpRequest) else None
+
+
+def audit_session_login(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+    """``user_logged_in``: a login to a Django session (any login page of the site, the admin's included)
+    writes the same ``login`` event as a JWT login, with ``details["via"] = "django"`` and no target."""
+    signals.login_succeeded.send(
+        sender=SessionFamily, actor=user, target=None, meta=_meta_of(request), details={"via": "django"}
+    )
+
+
+def audit_failed_login(sender: Any, credentials: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """``user_login_failed``: a refused ``authenticate()`` (a login page, the admin, DRF's basic auth...)
+    writes ``login_falhou`` with the username sent and ``details["via"] = "django"`` (the audit redacts it
+    if it looks like a token; the password is never read). A JWT login records its own failure, so it is
+    skipped here."""
+    if _in_jwt_login.get():
+        return
+    credentials = credentials if isinstance(credentials, dict) else {}
+    username = credentials.get("username", credentials.get(_username_field(), ""))
+    details = {"motivo": InvalidCredentials.code, "usuario_informado": str(username)[:150], "via": "django"}
+    signals.login_failed.send(sender=SessionFamily, actor=None, meta=_meta_of(request), details=details)
+
+
+def _username_field() -> str:
+    from django.contrib.auth import get_user_model
+
+    return str(getattr(get_user_model(), "USERNAME_FIELD", "username"))

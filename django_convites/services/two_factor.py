@@ -20,7 +20,7 @@ from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from django_convites import roles, signals
+from django_convites import policy, roles, signals
 from django_convites.conf import app_settings
 from django_convites.exceptions import OtpRejected, TwoFactorActive
 from django_convites.models import BackupCodeDevice, TotpSecret
@@ -104,6 +104,7 @@ def _base32(device: TOTPDevice) -> str:
 
 def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
     """An unconfirmed TOTP device for ``user`` (replacing an earlier unconfirmed one); 409 when 2FA is on."""
+    policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     if is_active(user):
         raise TwoFactorActive()
     with transaction.atomic():
@@ -169,6 +170,7 @@ def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) ->
 
     Every JWT session of the user ends: they were opened without a second factor, which from now on
     every login needs."""
+    policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     if is_active(user):
         raise TwoFactorActive()
     device = _devices(user, confirmed=False).order_by("-pk").first()
@@ -215,6 +217,7 @@ def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) 
 
 def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None:
     """Turn two-factor authentication off with a current code (or a backup code); every device goes."""
+    policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     devices = confirmed_devices(user)
     if not devices or verifying_device(user, code) is None:
         raise _fail(user, devices[0] if devices else None, meta, "desativar")
@@ -227,6 +230,7 @@ def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None
 
 def new_backup_codes(user: Any, code: object, *, meta: RequestMeta | None = None) -> list[str]:
     """Ten new backup codes for ``user``, replacing earlier ones; needs a current TOTP code (400 else)."""
+    policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     devices = confirmed_devices(user)
     if not any(verify(device, code) for device in devices):
         raise _fail(user, devices[0] if devices else None, meta, "codigos_backup")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +24,7 @@ from django_convites.api.serializers.sessions import (
     TokenPairSerializer,
 )
 from django_convites.api.throttling import LoginThrottle, LoginUsernameThrottle
+from django_convites.models import SessionFamily
 from django_convites.net import request_meta
 from django_convites.services import sessions
 
@@ -34,12 +37,17 @@ class SessionTokenView(NoStoreMixin, ConvitesAPIView):
     authentication_classes: list[Any] = []
 
 
+@method_decorator(sensitive_post_parameters("password", "otp"), name="dispatch")
 class LoginView(SessionTokenView):
-    """``POST /api/auth/token/``: username, password and, with two-factor authentication, ``otp``."""
+    """``POST /api/auth/token/``: username, password and, with two-factor authentication, ``otp``.
+
+    The password and code are marked sensitive, so Django's error reports (and a DEBUG 500 page) hide them.
+    """
 
     throttle_classes = [LoginThrottle, LoginUsernameThrottle]
 
     @document(operation_id="auth_login", request=LoginSerializer, responses=TokenPairSerializer)
+    @method_decorator(sensitive_variables("body"))
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -81,6 +89,8 @@ class SessionListView(ConvitesGenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = CreatedAtPagination
     serializer_class = SessionSerializer
+    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
+    queryset = SessionFamily.objects.none()
 
     @document(operation_id="auth_sessoes_listar", responses=SessionSerializer(many=True))
     def get(self, request: Request) -> Response:
