@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -13,6 +14,8 @@ from rest_framework.exceptions import ParseError
 from django_convites.conf import app_settings
 from django_convites.exceptions import RequestTooLarge
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
@@ -23,6 +26,26 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a string in ``value``, a key or a value at any depth, holds an unpaired surrogate.
+
+    ``json.loads`` turns a ``"\\ud800"`` escape into a string that no codec can encode: the throttle
+    key, the audit row and the 400 body would then fail on it. Walked without recursion.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def json_depth(value: Any) -> int:
@@ -46,8 +69,9 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser with the limits the contract needs.
 
     The body is read up to ``MAX_BODY_SIZE`` (larger: 413 ``request_too_large``); invalid UTF-8,
-    ``NaN``/``Infinity``, numbers out of range and nesting deeper than ``MAX_JSON_DEPTH`` are 400
-    ``parse_error`` instead of a 500 or a silently accepted ``inf``.
+    ``NaN``/``Infinity``, numbers out of range, nesting deeper than ``MAX_JSON_DEPTH`` and a string (key
+    or value) with an unpaired surrogate escape such as ``"\\ud800"`` are 400 ``parse_error`` instead of a
+    500 or a silently accepted ``inf``.
     """
 
     def parse(
@@ -75,4 +99,7 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(_("JSON parse error: %(error)s") % {"error": exc}) from None
         if json_depth(data) > app_settings.MAX_JSON_DEPTH:
             raise ParseError(_("JSON parse error: nested too deeply."))
+        # Only an escape can produce a surrogate: a decoded body never holds one.
+        if "\\u" in text and has_lone_surrogate(data):
+            raise ParseError(_("JSON parse error: a string holds an unpaired surrogate escape."))
         return data

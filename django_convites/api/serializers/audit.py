@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -25,15 +26,24 @@ class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 
 
 class UserFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """A ``?usuario=`` query parameter: a primary key of the site's user model, whatever its type."""
+    """A ``?usuario=`` query parameter: a primary key of the site's user model, whatever its type.
+
+    The value must be one the key's column can hold (an integer key within the database's range; an
+    automatic key, positive), so that a query never fails on it: anything else is a 400 field error.
+    """
 
     usuario = serializers.CharField(required=False, max_length=64)
 
     def validate_usuario(self, value: str) -> Any:
+        pk = get_user_model()._meta.pk
         try:
-            return get_user_model()._meta.pk.to_python(value)  # type: ignore[union-attr]
-        except DjangoValidationError:
-            raise serializers.ValidationError(_("Not a valid user id.")) from None
+            user_id = pk.to_python(value)  # type: ignore[union-attr]
+            pk.run_validators(user_id)  # type: ignore[union-attr]
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            user_id = None
+        if user_id is None or (isinstance(pk, AutoFieldMixin) and user_id < 1):
+            raise serializers.ValidationError(_("Not a valid user id."))
+        return user_id
 
 
 class AuditFilterSerializer(UserFilterSerializer):

@@ -20,6 +20,7 @@ from django_convites.api.serializers import (
     CreatedApiTokenSerializer,
 )
 from django_convites.api.serializers.audit import UserFilterSerializer
+from django_convites.models import ApiToken, AuditEvent
 from django_convites.net import request_meta
 from django_convites.services import api_tokens
 
@@ -31,6 +32,8 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = CreatedAtPagination
     serializer_class = ApiTokenSerializer
+    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
+    queryset = ApiToken.objects.none()
 
     @document(
         operation_id="api_tokens_listar",
@@ -92,6 +95,8 @@ class ApiTokenLogsView(ConvitesGenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstPagination
     serializer_class = AuditEventSerializer
+    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
+    queryset = AuditEvent.objects.none()
 
     @document(operation_id="api_tokens_logs", responses=AuditEventSerializer(many=True))
     def get(self, request: Request, token_id: str) -> Response:

@@ -36,6 +36,7 @@ from django_convites.api.serializers.invites import (
 )
 from django_convites.api.throttling import InviteValidationThrottle
 from django_convites.exceptions import InviteQuotaExceeded
+from django_convites.models import AuditEvent, Invite
 from django_convites.net import request_meta
 from django_convites.services import invites
 
@@ -71,6 +72,8 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = CreatedAtPagination
     serializer_class = InviteSerializer
+    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
+    queryset = Invite.objects.none()
     remaining: int | None = None
 
     @document(
@@ -178,6 +181,8 @@ class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstPagination
     serializer_class = AuditEventSerializer
+    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
+    queryset = AuditEvent.objects.none()
 
     @document(operation_id="convites_logs", responses=AuditEventSerializer(many=True))
     def get(self, request: Request, ref: str) -> Response:
