@@ -5,8 +5,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import policy, roles
@@ -19,9 +20,10 @@ from django_convites.models import (
     Invite,
     InviteState,
     SessionFamily,
+    TwoFactorLimit,
 )
 from django_convites.net import request_meta
-from django_convites.services import api_tokens, invites, sessions
+from django_convites.services import api_tokens, invites, sessions, two_factor
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -176,13 +178,13 @@ class SessionFamilyAdmin(ViewOnlyAdmin):
     """JWT sessions: who is logged in, from where; the *End the selected sessions* action logs them out.
     Refresh tokens (digests) are not shown."""
 
-    list_display = ("user", "created_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    list_display = ("user", "created_at", "last_refreshed_at", "expires_at", "ip", "user_agent", "revoked_at", "revoked_reason")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "revoked_reason", "created_at")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["end_selected"]
-    fields = ("id", "user", "created_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    fields = ("id", "user", "created_at", "last_refreshed_at", "expires_at", "ip", "user_agent", "revoked_at", "revoked_reason")
     readonly_fields = fields
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
@@ -235,3 +237,40 @@ class AuthCodeAdmin(ViewOnlyAdmin):
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["=id", "purpose", f"user__{get_user_model().USERNAME_FIELD}"]
+
+
+@admin.register(TwoFactorLimit)
+class TwoFactorLimitAdmin(ViewOnlyAdmin):
+    """Who typed wrong two-factor codes in a row, and whose codes are refused until when
+    (``TOTP_FAILURE_LIMIT``); the *Unlock* action lifts a lockout, for root and admin, and is audited."""
+
+    list_display = ("user", "consecutive_failures", "locked_until", "is_locked")
+    list_select_related = ("user",)
+    ordering = (F("locked_until").desc(nulls_last=True), "-consecutive_failures")  # the locked first
+    show_full_result_count = False
+    actions = ["unlock_selected"]
+    fields = ("user", "consecutive_failures", "locked_until", "is_locked")
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return [f"user__{get_user_model().USERNAME_FIELD}"]
+
+    @admin.display(description=_("locked"), boolean=True)
+    def is_locked(self, row: TwoFactorLimit) -> bool:
+        return row.locked_until is not None and row.locked_until > timezone.now()
+
+    @admin.action(description=_("Unlock the two-factor codes of the selected users"), permissions=["unlock"])
+    def unlock_selected(self, request: HttpRequest, queryset: QuerySet[TwoFactorLimit]) -> None:
+        unlocked = 0
+        for row in queryset.select_related("user"):
+            try:
+                unlocked += two_factor.unlock(row.user, actor=request.user, meta=request_meta(request))
+            except ConvitesError:
+                continue  # outside the admin's organizations, or their own lockout
+        self.message_user(request, _("%(count)d users unlocked.") % {"count": unlocked})
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        # Lifting someone's lockout is managing their credentials: root and admin only.
+        return self.has_view_permission(request) and (
+            policy.reach(request.user, policy.Act.UNLOCK_SECOND_FACTOR) is roles.Reach.ALL
+        )

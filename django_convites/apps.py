@@ -23,6 +23,7 @@ class DjangoConvitesConfig(AppConfig):
         checks.register(convites_checks.check_installed_apps)
         checks.register(convites_checks.check_middleware)
         checks.register(convites_checks.check_invite_settings)
+        checks.register(convites_checks.check_throttle_cache, checks.Tags.security, checks.Tags.caches)
         request_finished.connect(flush_after_request, dispatch_uid="django_convites.bookkeeping")
 
         from django_convites.services import sessions

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, InvalidCacheBackendError, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Warning
 
 from django_convites.conf import DEFAULTS, SETTING_NAME, VALIDATORS
@@ -18,6 +21,8 @@ REQUIRED_APPS = ("rest_framework", "django_otp", "django_otp.plugins.otp_totp")
 OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 TWO_FACTOR_MIDDLEWARE = "django_convites.middleware.TwoFactorMiddleware"
+#: The settings of the app's throttles, which count in Django's default cache (DRF's ``SimpleRateThrottle``).
+THROTTLE_RATES = ("INVITE_VALIDATION_RATE", "LOGIN_RATE", "LOGIN_USERNAME_RATE", "TWO_FACTOR_RATE")
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -105,6 +110,37 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+def check_throttle_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W004: with ``DEBUG`` off, the throttles count in a cache each server process keeps for itself
+    (``LocMemCache``: N processes allow N times every rate) or in none (``DummyCache``: nothing is throttled)."""
+    from django_convites import conf
+
+    if settings.DEBUG or check_settings():
+        return []  # a development site; or a bad key, which E001-E045 report
+    rates = [name for name in THROTTLE_RATES if getattr(conf.app_settings, name) is not None]
+    if not rates:
+        return []
+    try:
+        cache = caches[DEFAULT_CACHE_ALIAS]
+    except InvalidCacheBackendError:
+        return []  # Django's own cache check reports a missing or broken default cache
+    counted = f"The app's throttles ({', '.join(rates)}) count in Django's default cache"
+    if isinstance(cache, DummyCache):
+        problem = f"{counted}, a DummyCache, which keeps nothing: nothing is throttled."
+    elif isinstance(cache, LocMemCache):
+        problem = f"{counted}, a LocMemCache, which each server process keeps for itself: N processes allow N times each rate."
+    else:
+        return []
+    return [
+        Warning(
+            problem,
+            hint="Make CACHES['default'] a cache every server process shares (Redis, Memcached, the database "
+            "cache); a site served by a single process may silence django_convites.W004.",
+            id="django_convites.W004",
+        )
+    ]
 
 
 def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -101,6 +101,11 @@ DEFAULTS: dict[str, Any] = {
     # Fernet keys (urlsafe base64 of 32 bytes) that encrypt TOTP seeds at rest; the first encrypts, every
     # key decrypts. Empty: seeds are stored as django-otp stores them.
     "TOTP_ENCRYPTION_KEYS": [],
+    # Consecutive wrong two-factor codes (TOTP or backup) after which every code is refused for
+    # TOTP_LOCKOUT (NIST SP 800-63B: at most 100).
+    "TOTP_FAILURE_LIMIT": 10,
+    # How long that lockout lasts, in seconds (or a timedelta).
+    "TOTP_LOCKOUT": 900,
     # Digits of an authentication code.
     "AUTH_CODE_LENGTH": 6,
     # Lifetime of an authentication code, in seconds (or a timedelta).
@@ -323,6 +328,8 @@ VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "TWO_FACTOR_RATE": ("django_convites.E032", _check_rate),
     "TWO_FACTOR_REQUIRED_ROLES": ("django_convites.E033", _check_roles),
     "TOTP_ENCRYPTION_KEYS": ("django_convites.E034", _check_fernet_keys),
+    "TOTP_FAILURE_LIMIT": ("django_convites.E042", _int_between(1, 100)),
+    "TOTP_LOCKOUT": ("django_convites.E043", _duration_between(60, 86400)),
     "AUTH_CODE_LENGTH": ("django_convites.E035", _int_between(6, 10)),
     "AUTH_CODE_LIFETIME": ("django_convites.E036", _duration_between(60, 3600)),
     "AUTH_CODE_COOLDOWN": ("django_convites.E037", _int_between(0, 3600)),
@@ -480,6 +487,14 @@ class ConvitesSettings:
     @property
     def TOTP_ENCRYPTION_KEYS(self) -> list[str | bytes]:
         return list(_value("TOTP_ENCRYPTION_KEYS"))
+
+    @property
+    def TOTP_FAILURE_LIMIT(self) -> int:
+        return _value("TOTP_FAILURE_LIMIT")  # type: ignore[no-any-return]
+
+    @property
+    def TOTP_LOCKOUT(self) -> datetime.timedelta:
+        return _duration("TOTP_LOCKOUT")
 
     @property
     def AUTH_CODE_LENGTH(self) -> int:

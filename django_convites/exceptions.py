@@ -6,6 +6,9 @@ Services raise these; the API turns them into ``{"detail", "code"}`` responses
 
 from __future__ import annotations
 
+import re
+
+from django.db import OperationalError
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -221,6 +224,19 @@ class OtpRejected(OtpInvalid):
     status_code = 400
 
 
+class OtpLocked(ConvitesError):
+    """``TOTP_FAILURE_LIMIT`` wrong two-factor codes in a row: every code, a right one too, is refused
+    until ``TOTP_LOCKOUT`` has passed or an admin unlocks the user. ``retry_after``: the seconds left."""
+
+    status_code = 429
+    code = "otp_locked"
+    default_detail = _("Too many wrong two-factor codes in a row: codes are refused for a while.")
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class TwoFactorRequired(ConvitesError):
     """A request whose user must prove a second factor first (an unverified session, or a role that
     ``TWO_FACTOR_REQUIRED_ROLES`` names without a device or without a code at login)."""
@@ -267,3 +283,26 @@ class CodeLocked(ConvitesError):
     status_code = 410
     code = "code_locked"
     default_detail = _("Too many wrong tries: this code no longer works; ask for a new one.")
+
+
+# -- the database ------------------------------------------------------------------------------------------
+
+#: SQLite's "database is locked" (another connection holds the write lock past the busy timeout) and
+#: "database table is locked" (a shared-cache connection holds it). Other databases wait for locks instead.
+_DATABASE_LOCKED = re.compile(r"\bdatabase (?:table |schema )?is locked\b", re.IGNORECASE)
+
+
+class DatabaseBusy(ConvitesError):
+    """The database stayed locked by another writer past its timeout (SQLite under parallel writes). The
+    request may be sent again after ``retry_after`` seconds; a 503, never a 500."""
+
+    status_code = 503
+    code = "database_busy"
+    default_detail = _("The database is busy. Try again in a moment.")
+    retry_after = 1
+
+
+def is_database_locked(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is SQLite's locked-database error (an ``OperationalError`` saying "database is
+    locked" or "database table is locked"). Any other error, ``OperationalError`` or not, is not."""
+    return isinstance(exc, OperationalError) and bool(_DATABASE_LOCKED.search(str(exc)))

@@ -77,3 +77,14 @@ class TwoFactorCodeForm(forms.Form):
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
+
+
+class EnableTwoFactorForm(TwoFactorCodeForm):
+    """Confirm a new device: its current code, and whether to keep the API tokens (off by default: they
+    were made without a second factor, so turning it on revokes them)."""
+
+    manter_api_tokens = forms.BooleanField(
+        label=_("Keep my API tokens"),
+        required=False,
+        help_text=_("Leave this off to revoke them: they were made without a second factor."),
+    )

@@ -17,6 +17,10 @@ the two-factor pages, login and logout (any URL named ``login`` or ``logout``, a
 ``LoginView`` and ``LogoutView``), the app's API views (they answer for themselves with
 :class:`~django_convites.api.permissions.RequireTwoFactor`), and views marked with :func:`two_factor_exempt`.
 The site's own DRF views get 403 ``two_factor_required`` in JSON instead of a redirect.
+
+It also answers a view that fails on a locked database (SQLite under parallel writes, past its busy
+timeout) with 503 ``database_busy`` and ``Retry-After`` instead of a 500: JSON for the API, a short page
+otherwise (:func:`django_convites.api.handlers.database_busy`). Any other exception passes through.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
-from django_convites.exceptions import TwoFactorRequired
+from django_convites.api.handlers import database_busy
+from django_convites.exceptions import TwoFactorRequired, is_database_locked
 from django_convites.services import two_factor
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -92,3 +97,9 @@ class TwoFactorMiddleware:
             return JsonResponse({"detail": str(error.detail), "code": error.code}, status=error.status_code)
         page = "django_convites:2fa-verify" if needed == two_factor.VERIFY else "django_convites:2fa-enable"
         return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A locked database is 503 ``database_busy``, never a 500; every other exception passes through."""
+        if not is_database_locked(exception):
+            return None
+        return database_busy(request)

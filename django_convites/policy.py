@@ -104,6 +104,7 @@ class Act(str, enum.Enum):
     END_SESSION_OF_OTHERS = "end_session_of_others"
     CHANGE_SECOND_FACTOR = "change_second_factor"
     REQUEST_AUTH_CODE = "request_auth_code"
+    UNLOCK_SECOND_FACTOR = "unlock_second_factor"
 
 
 AnyAction = Action | Act
@@ -123,6 +124,9 @@ ROLE_ROW: dict[Act, Action | None] = {
     Act.END_SESSION_OF_OTHERS: Action.MANAGE_API_TOKENS,
     Act.CHANGE_SECOND_FACTOR: None,
     Act.REQUEST_AUTH_CODE: None,
+    # Lifting someone's two-factor lockout (the admin's action) is managing their credentials too: the
+    # service asks for the whole reach (root and admin) and never lets a user lift their own.
+    Act.UNLOCK_SECOND_FACTOR: Action.MANAGE_API_TOKENS,
 }
 
 #: Actions an API token may never take, whatever its scope: a leaked CI token must not lock its owner

@@ -73,7 +73,8 @@ invite_quota_exceeded = DomainSignal("convite_cota_excedida", failure=True)
 
 #: An API token was created. ``details``: ``scope``, ``nome``, ``expira_em``, ``ips_permitidos``.
 api_token_issued = DomainSignal("api_token_gerado")
-#: An API token was revoked (by its owner, an admin, a command or a rotation).
+#: An API token was revoked (by its owner, an admin, a command or a rotation). The tokens that turning
+#: two-factor authentication on revokes are counted in its ``2fa_ativado`` event instead.
 api_token_revoked = DomainSignal("api_token_revogado")
 #: An API token was replaced by a new one. ``details["novo"]``: the new token's id.
 api_token_rotated = DomainSignal("api_token_rotacionado")
@@ -90,8 +91,8 @@ api_token_used = DomainSignal("api_token_usado")
 #: A user logged in and a session family began. Also sent, with no target and ``details["via"] = "django"``,
 #: for every login to a Django session (``user_logged_in``).
 login_succeeded = DomainSignal("login")
-#: A login was refused. ``details``: ``motivo`` (``invalid_credentials``, ``otp_required``, ``otp_invalid``)
-#: and ``usuario_informado`` (the username sent, never the password); ``via: "django"`` when it came from
+#: A login was refused. ``details``: ``motivo`` (``invalid_credentials``, ``otp_required``, ``otp_invalid``,
+#: ``otp_locked``) and ``usuario_informado`` (the username sent, never the password); ``via: "django"`` when it came from
 #: Django's ``user_login_failed`` (any other ``authenticate()`` of the site).
 login_failed = DomainSignal("login_falhou", failure=True)
 #: A refresh token was spent for a new pair.
@@ -99,7 +100,8 @@ token_refreshed = DomainSignal("token_renovado")
 #: A spent refresh token was presented again: the whole family is revoked. A failure event.
 refresh_reused = DomainSignal("refresh_reutilizado", failure=True)
 #: A session family was ended. ``details["motivo"]``: ``logout``, ``usuario`` (from the sessions list),
-#: ``admin``, ``senha_alterada``, ``usuario_desativado``, ``2fa_ativado``.
+#: ``admin``, ``senha_alterada``, ``usuario_desativado``. The sessions that turning two-factor
+#: authentication on ends are counted in its ``2fa_ativado`` event instead.
 session_revoked = DomainSignal("sessao_revogada")
 
 
@@ -108,13 +110,22 @@ session_revoked = DomainSignal("sessao_revogada")
 
 #: A TOTP enrolment began: an unconfirmed device was created.
 two_factor_started = DomainSignal("2fa_iniciado")
-#: A device was confirmed with a current code: two-factor authentication is on.
+#: A device was confirmed with a current code: two-factor authentication is on. ``details``:
+#: ``sessoes_encerradas`` (the other JWT sessions it ended), ``api_tokens_revogados`` (the API tokens it
+#: revoked) and ``api_tokens_mantidos`` (whether the user kept them). The one event of the change.
 two_factor_enabled = DomainSignal("2fa_ativado")
 #: Two-factor authentication was turned off (with a current code).
 two_factor_disabled = DomainSignal("2fa_desativado")
 #: A two-factor code was refused. ``details["acao"]``: ``confirmar``, ``desativar``, ``verificar`` or
 #: ``codigos_backup``. A failure event.
 two_factor_failed = DomainSignal("2fa_falhou", failure=True)
+#: ``TOTP_FAILURE_LIMIT`` wrong codes in a row: the user's codes are refused for ``TOTP_LOCKOUT``
+#: (``sender=TwoFactorLimit``, ``target`` a ``Target("usuario", id)``). ``details``: ``tentativas`` (the
+#: limit) and ``bloqueado_ate``. A failure event.
+two_factor_locked = DomainSignal("2fa_bloqueado", failure=True)
+#: An admin lifted a user's lockout or cleared their run of wrong codes (same sender and target).
+#: ``details``: ``tentativas`` (the wrong codes in a row it cleared) and ``bloqueio`` (whether a lockout ran).
+two_factor_unlocked = DomainSignal("2fa_desbloqueado")
 #: Ten new backup codes replaced the user's earlier ones (``sender=BackupCodeDevice``). ``details``:
 #: ``quantidade``. The codes themselves are never recorded.
 backup_codes_generated = DomainSignal("codigos_backup_gerados")

@@ -18,7 +18,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from django_otp import login as otp_login
@@ -36,9 +36,14 @@ from django_convites.exceptions import (
     InviteQuotaExceeded,
     NotAllowed,
 )
-from django_convites.forms import IssueInviteForm, TwoFactorCodeForm, ValidateInviteForm
+from django_convites.forms import (
+    EnableTwoFactorForm,
+    IssueInviteForm,
+    TwoFactorCodeForm,
+    ValidateInviteForm,
+)
 from django_convites.net import request_meta
-from django_convites.services import invites, two_factor
+from django_convites.services import api_tokens, invites, sessions, two_factor
 
 
 class NoStoreMixin:
@@ -156,7 +161,11 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormVi
 
     def refuse(self, form: TwoFactorCodeForm, error: ConvitesError) -> HttpResponse:
         form.add_error("codigo", str(error.detail))
-        return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
+        response = self.render_to_response(self.get_context_data(form=form), status=error.status_code)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:  # 429 otp_locked: how long the user's codes are refused
+            response["Retry-After"] = str(retry_after)
+        return response
 
     def next_url(self) -> str:
         target = self.request.POST.get("next") or self.request.GET.get("next") or ""
@@ -166,32 +175,57 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormVi
 
 
 class EnableTwoFactorPage(TwoFactorPage):
-    """``/tokens/ativar-2fa/``: a QR code and the secret of a new device; a current code confirms it."""
+    """``/tokens/ativar-2fa/``: a ``GET`` shows the QR code and secret of the pending enrolment, the same on
+    every reload (the first visit, with none pending, prepares one; no later ``GET`` replaces it, so a
+    reload or a cross-site ``<img>`` never invalidates a scanned code); a ``POST`` with ``iniciar`` starts
+    over with a new seed; a ``POST`` with a current ``codigo`` confirms it. The page says what the
+    confirmation ends before it is made."""
 
     template_name = "django_convites/2fa_enable.html"
+    form_class = EnableTwoFactorForm
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.setdefault("enrolment", two_factor.pending_enrolment(self.request.user))
+        user = self.request.user
+        context.setdefault("enrolment", two_factor.pending_enrolment(user))
+        # What confirming ends: from a Django session, every JWT session of the user, and the API tokens.
+        context["sessions_to_end"] = sessions.sessions_of(user).count()
+        context["tokens_to_revoke"] = api_tokens.live_api_tokens(user).count()
         return context
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if two_factor.is_active(request.user):
             return self.render_to_response({"active": True})
-        enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
+        enrolment = two_factor.pending_enrolment(request.user)
+        if enrolment is None:  # the first visit prepares one device, as the contract's GET shows a QR code
+            enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
         return self.render_to_response(self.get_context_data(enrolment=enrolment))
 
-    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "iniciar" not in request.POST:
+            return super().post(request, *args, **kwargs)
         try:
-            device = two_factor.confirm_totp(
-                self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request)
+            two_factor.start_totp(request.user, meta=request_meta(request))
+        except ConvitesError:  # on already: the page says so
+            return self.render_to_response({"active": True}, status=409)
+        target = request.POST.get("next") or request.GET.get("next")
+        query = f"?{urlencode({'next': self.next_url()})}" if target else ""
+        return redirect(f"{request.path}{query}")  # a reload shows this seed again, never a new one
+
+    def form_valid(self, form: EnableTwoFactorForm) -> HttpResponse:
+        try:
+            activation = two_factor.confirm_totp(
+                self.request.user,
+                form.cleaned_data["codigo"],
+                meta=request_meta(self.request),
+                keep_api_tokens=form.cleaned_data["manter_api_tokens"],
             )
         except ConvitesError as error:
             return self.refuse(form, error)
-        otp_login(self.request, device)  # this session has just proved the second factor
+        otp_login(self.request, activation.device)  # this session has just proved the second factor
         if self.request.POST.get("next") or self.request.GET.get("next"):
             return redirect(self.next_url())
-        return self.render_to_response({"enabled": True})
+        return self.render_to_response({"enabled": True, "activation": activation})
 
 
 class DisableTwoFactorPage(TwoFactorPage):

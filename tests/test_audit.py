@@ -153,8 +153,10 @@ def test_run_despite_rollback_runs_after_a_rollback_once_the_block_is_left():
         run_despite_rollback(lambda: AuditEvent.objects.create(event="rollback"))
         with transaction.atomic():
             flush()  # still inside the block that holds it: waits
+        assert not AuditEvent.objects.filter(event="rollback").exists()
         raise RuntimeError
-    assert not AuditEvent.objects.filter(event="rollback").exists()
+    # Written when the rolled-back block was left, with nobody calling flush().
+    assert AuditEvent.objects.filter(event="rollback").count() == 1
     flush()
     assert AuditEvent.objects.filter(event="rollback").count() == 1
 

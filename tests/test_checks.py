@@ -83,3 +83,56 @@ def test_manage_py_check_fails_on_a_bad_setting():
     with override_settings(DJANGO_CONVITES={"MAX_JSON_DEPTH": "deep"}), pytest.raises(SystemCheckError) as info:
         call_command("check")
     assert "django_convites.E009" in str(info.value)
+
+
+# -- W004: the throttles' cache ------------------------------------------------------------------------
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+DATABASE = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "convites_cache"}}
+FILES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "convites-cache"}}
+
+
+def test_a_process_local_throttle_cache_with_debug_off_warns():
+    with override_settings(DEBUG=False, CACHES=LOCMEM):
+        (warning,) = checks.check_throttle_cache()
+    assert warning.id == "django_convites.W004"
+    assert "LocMemCache" in warning.msg and "N times each rate" in warning.msg
+    assert "LOGIN_RATE" in warning.msg and "TWO_FACTOR_RATE" in warning.msg
+    assert "CACHES['default']" in warning.hint
+
+
+def test_a_dummy_throttle_cache_warns_that_nothing_is_throttled():
+    with override_settings(DEBUG=False, CACHES=DUMMY):
+        (warning,) = checks.check_throttle_cache()
+    assert warning.id == "django_convites.W004"
+    assert "DummyCache" in warning.msg and "nothing is throttled" in warning.msg
+
+
+@pytest.mark.parametrize("caches", [DATABASE, FILES])
+def test_a_shared_throttle_cache_passes(caches):
+    with override_settings(DEBUG=False, CACHES=caches):
+        assert checks.check_throttle_cache() == []
+
+
+def test_a_development_site_with_debug_on_is_not_warned():
+    with override_settings(DEBUG=True, CACHES=LOCMEM):
+        assert checks.check_throttle_cache() == []
+
+
+def test_the_warning_names_only_the_throttles_that_are_on(convites_settings):
+    convites_settings(INVITE_VALIDATION_RATE=None, LOGIN_USERNAME_RATE=None)
+    with override_settings(DEBUG=False, CACHES=LOCMEM):
+        (warning,) = checks.check_throttle_cache()
+    assert "(LOGIN_RATE, TWO_FACTOR_RATE)" in warning.msg
+    convites_settings(LOGIN_RATE=None, TWO_FACTOR_RATE=None)
+    with override_settings(DEBUG=False, CACHES=LOCMEM):
+        assert checks.check_throttle_cache() == []  # no throttle, nothing to count
+
+
+def test_manage_py_check_shows_the_throttle_cache_warning_and_it_can_be_silenced():
+    with override_settings(DEBUG=False, CACHES=LOCMEM), pytest.raises(SystemCheckError) as info:
+        call_command("check", "--tag", "security", "--fail-level", "WARNING")  # tagged security and caches
+    assert "django_convites.W004" in str(info.value)
+    with override_settings(DEBUG=False, CACHES=LOCMEM, SILENCED_SYSTEM_CHECKS=["django_convites.W004"]):
+        call_command("check", "--fail-level", "WARNING")

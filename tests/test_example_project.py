@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE_PY = REPO_ROOT / "example_project" / "manage.py"
 PACKAGE_PARENT = Path(django_convites.__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60
+#: The environment of a site with debug off: it needs a key of its own (the demo's is public).
+DEBUG_OFF = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "example-project-tests-" + "k" * 40}
 SERVER_START_TIMEOUT = 20
 DEMO_USERS = {"root", "admin", "gestor", "usuario"}
 
@@ -104,6 +107,56 @@ def test_system_checks_pass(site: ExampleSite) -> None:
     assert "System check identified no issues" in manage(site.env, "check")
 
 
+def test_system_checks_pass_with_debug_off(site: ExampleSite) -> None:
+    # The throttles count in the database cache, which every server process shares: no W004.
+    assert "System check identified no issues" in manage({**site.env, **DEBUG_OFF}, "check")
+
+
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(MANAGE_PY), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
+def test_with_debug_off_it_refuses_to_start_without_a_secret_key_of_its_own(site: ExampleSite) -> None:
+    unset = {name: value for name, value in site.env.items() if name != "DJANGO_SECRET_KEY"}
+    debug_off = {**unset, "DJANGO_DEBUG": "0"}
+    demo_key = "django-insecure-example-project-demo-only-never-use-in-production"
+    for env, args in (
+        (debug_off, ("check",)),
+        (debug_off, ("demo", "--noserve")),
+        ({**debug_off, "DJANGO_SECRET_KEY": " "}, ("check",)),
+        ({**debug_off, "DJANGO_SECRET_KEY": demo_key}, ("check",)),  # the published key, given explicitly
+    ):
+        result = run_manage(env, *args)
+        assert result.returncode != 0, result.stdout
+        assert "ImproperlyConfigured: Set DJANGO_SECRET_KEY" in result.stderr, result.stderr
+    # With debug on (the README's `manage.py demo`) the demo key serves.
+    code = "import json\nfrom django.conf import settings\nprint(json.dumps([settings.DEBUG, settings.SECRET_KEY]))"
+    assert shell_json(unset, code) == [True, demo_key]
+
+
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions_and_a_busy_timeout(site: ExampleSite) -> None:
+    sqlite = shell_json(
+        site.env,
+        "import json\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        "    journal = cursor.execute('PRAGMA journal_mode').fetchone()[0]\n"
+        "    synchronous = cursor.execute('PRAGMA synchronous').fetchone()[0]\n"
+        "print(json.dumps({'journal': journal, 'synchronous': synchronous, 'mode': connection.transaction_mode,"
+        " 'timeout': connection.settings_dict['OPTIONS']['timeout']}))",
+    )
+    assert sqlite == {"journal": "wal", "synchronous": 1, "mode": "IMMEDIATE", "timeout": 20}  # 1: NORMAL
+
+
 def test_demo_creates_the_users_and_an_organization_with_two_nuclei(site: ExampleSite) -> None:
     data = shell_json(
         site.env,
@@ -148,6 +201,47 @@ def test_demo_data_is_idempotent_and_resets_passwords(site: ExampleSite) -> None
         "print(json.dumps({u.username: u.check_password('outra-senha') for u in get_user_model().objects.all()}))",
     )
     assert passwords == dict.fromkeys(DEMO_USERS, True)
+
+
+#: What a second run of demo_data must leave alone: row counts, password hashes, the sessions.
+STATE = """
+import json
+from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client, RequestFactory
+from demo.models import Nucleo, Organizacao
+from django_convites.models import AuditEvent, SessionFamily
+from django_convites.services import sessions
+key, family = %(session)r, %(family)r
+if key is None:  # log the gestor in: a Django session and a JWT session
+    client = Client()
+    assert client.login(username="gestor", password="demo12345")
+    key = client.cookies["sessionid"].value
+    family = str(sessions.login(username="gestor", password="demo12345").family.pk)
+request = RequestFactory().get("/")
+request.session = SessionStore(key)
+print(json.dumps({
+    "session": key,
+    "family": family,
+    "rows": [get_user_model().objects.count(), Group.objects.count(), Organizacao.objects.count(),
+             Nucleo.objects.count()],
+    "hashes": {u.username: u.password for u in get_user_model().objects.all()},
+    "family_revoked": SessionFamily.objects.get(pk=family).revoked_at is not None,
+    "session_user": get_user(request).get_username(),
+    "sessions_ended": AuditEvent.objects.filter(event="sessao_revogada").count(),
+}))
+"""
+
+
+def test_a_second_demo_data_run_changes_nothing_and_ends_no_session(site: ExampleSite) -> None:
+    manage(site.env, "demo_data")  # another test changes the demo password
+    before = shell_json(site.env, STATE % {"session": None, "family": None})
+    assert (before["family_revoked"], before["session_user"]) == (False, "gestor")
+    assert "nothing new to create" in manage(site.env, "demo_data")
+    after = shell_json(site.env, STATE % before)
+    # Nothing new, no password re-hashed, and both sessions go on.
+    assert after == before
 
 
 def test_demo_users_have_one_role_each(site: ExampleSite) -> None:
@@ -209,8 +303,8 @@ def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "runserver.log"
     # Debug off: with DEBUG on, Django answers an unmatched URL with its technical 404 page and never
-    # calls handler404.
-    env = {**site.env, "DJANGO_DEBUG": "0"}
+    # calls handler404. Debug off needs a secret key of its own.
+    env = {**site.env, **DEBUG_OFF}
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [sys.executable, str(MANAGE_PY), "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -355,3 +449,50 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
     assert created == {"$ref": "#/components/schemas/IssuedInvite"}
     assert "codigo" in schema["components"]["schemas"]["IssuedInvite"]["properties"]
     assert "codigo" not in schema["components"]["schemas"]["Invite"]["properties"]
+
+
+PARALLEL_USERS = 10  # runserver queues at most 10 connections (request_queue_size)
+
+JWTS = """
+import json
+from django.contrib.auth import get_user_model
+from django_convites.services import sessions
+tokens = []
+for i in range(COUNT):
+    user, _ = get_user_model().objects.get_or_create(username=f"paralelo{i}")
+    user.set_password("x")
+    user.save()
+    tokens.append(sessions.login(username=user.username, password="x").access)
+print(json.dumps(tokens))
+""".replace("COUNT", str(PARALLEL_USERS))
+
+
+def test_parallel_two_factor_enrolments_on_sqlite_never_fail(site: ExampleSite, server: str) -> None:
+    # Ten users enrol at once through runserver's threads. On SQLite's defaults most of them got 500
+    # "database is locked"; WAL, IMMEDIATE transactions and the busy timeout serialize them.
+    tokens = shell_json({**site.env, **DEBUG_OFF}, JWTS)  # signed with the server's key
+    barrier = threading.Barrier(len(tokens))
+    statuses: list[int | str] = []
+
+    def enrol(token: str) -> None:
+        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+            f"{server}/api/2fa/totp/",
+            data=b"{}",
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        barrier.wait(timeout=30)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - http://127.0.0.1 only
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+        except OSError as error:
+            statuses.append(repr(error))
+
+    threads = [threading.Thread(target=enrol, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses == [201] * len(tokens)

@@ -79,3 +79,27 @@ def test_api_error_in_portuguese(client, convites_settings):
     )
     assert response.status_code == 413
     assert response.json() == {"detail": "O corpo da requisição é grande demais.", "code": "request_too_large"}
+
+
+def test_the_catalogs_hold_every_message_of_the_source(tmp_path):
+    """``makemessages`` over a copy of the package finds no message the catalogs lack: a string added to
+    the code without its Portuguese translation fails here, before a Brazilian user sees English."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    package = Path(__file__).resolve().parents[1] / "django_convites"
+    copy = tmp_path / "django_convites"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "pt_BR", "--no-location", "--no-obsolete"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(package.parent)},
+    )
+    ours = {msgid for msgid, _ in entries(package / "locale" / "pt_BR" / "LC_MESSAGES" / "django.po")}
+    found = {msgid for msgid, _ in entries(copy / "locale" / "pt_BR" / "LC_MESSAGES" / "django.po")}
+    assert sorted(found - ours) == []
+    assert sorted(ours - found) == []  # no stale entry either

@@ -198,6 +198,7 @@ def test_the_pages_need_a_login(users):
 
 
 def test_the_enable_page_shows_a_qr_code_and_confirms_with_a_code(browser, users):
+    assert browser.post(ENABLE_PAGE, {"iniciar": "1"}).status_code == 302  # the page's Start button
     page = browser.get(ENABLE_PAGE)
     assert page.status_code == 200
     html = page.content.decode()

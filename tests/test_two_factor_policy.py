@@ -83,7 +83,9 @@ def test_the_middleware_sends_a_required_role_without_a_device_to_enrol(users, c
     browser.force_login(users["admin"])
     response = browser.get(PAGE)
     assert response.status_code == 302 and response["Location"] == ENABLE_PAGE + "?next=%2Fsite%2Fpage%2F"
-    page = browser.get(response["Location"])
+    started = browser.post(response["Location"], {"iniciar": "1"})  # the page's Start button
+    assert started.status_code == 302 and started["Location"] == response["Location"]
+    page = browser.get(started["Location"])
     secret = page.content.decode().split('class="convites-secret">')[1].split("<")[0]
     confirmed = browser.post(response["Location"], {"codigo": code_for(secret)})
     assert confirmed.status_code == 302 and confirmed["Location"] == PAGE
@@ -151,18 +153,21 @@ def test_required_roles_must_be_role_names(value):
 
 
 
-def test_turning_two_factor_on_ends_the_jwt_sessions_opened_without_it(users, api_client):
+def test_turning_two_factor_on_ends_the_other_jwt_sessions_opened_without_it(users, api_client):
     from django_convites.models import SessionFamily
 
     before = sessions.login(username="gestor", password="x")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {before.access}")
+    confirming = sessions.login(username="gestor", password="x")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {confirming.access}")
     secret = api_client.post("/api/2fa/totp/").json()["segredo"]
     assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(secret)}, format="json").status_code == 200
-    error_of(api_client.get(APP_VIEW), 401, "token_revoked")
+    error_of(Client().get(APP_VIEW, **bearer(before.access)), 401, "token_revoked")
     assert SessionFamily.objects.get(pk=before.family.pk).revoked_reason == "2fa_ativado"
     with pytest.raises(Exception) as refused:
         sessions.refresh(before.refresh)
     assert getattr(refused.value, "code", None) == "token_revoked"
+    # The session that confirmed the device goes on (tests/test_security_two_factor_enable.py).
+    assert api_client.get(APP_VIEW).status_code == 200
 
 
 def test_a_leftover_unconfirmed_device_cannot_become_a_second_device(users):

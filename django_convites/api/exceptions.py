@@ -15,7 +15,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from django_convites.exceptions import ConvitesError, InvalidField, RequestTooLarge
+from django_convites.exceptions import (
+    ConvitesError,
+    DatabaseBusy,
+    InvalidField,
+    RequestTooLarge,
+    is_database_locked,
+)
 
 
 class ConvitesAPIException(exceptions.APIException):
@@ -44,6 +50,8 @@ def as_api_exception(exc: Exception) -> Exception:
         return ConvitesAPIException(RequestTooLarge())
     if isinstance(exc, SuspiciousOperation):
         return BadRequest()
+    if is_database_locked(exc):
+        return ConvitesAPIException(DatabaseBusy())
     return exc
 
 

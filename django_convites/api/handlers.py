@@ -8,17 +8,23 @@ Django's own error pages are HTML. A host sets these in its root URLconf::
     handler500 = "django_convites.api.handlers.server_error"
 
 Requests to the app's API (or that ask for JSON) get ``{"detail", "code"}``; every other request gets
-Django's default page, so the host's HTML site is unchanged.
+Django's default page, so the host's HTML site is unchanged. A locked database (SQLite under parallel
+writes) is no bug: :func:`server_error` answers it, like the two-factor middleware does for views,
+with :func:`database_busy`, a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views import defaults
+
+from django_convites.exceptions import DatabaseBusy, is_database_locked
 
 
 def _api_prefix() -> str | None:
@@ -59,7 +65,22 @@ def page_not_found(request: HttpRequest, exception: Exception, template_name: st
     return defaults.page_not_found(request, exception, template_name)
 
 
+def database_busy(request: HttpRequest) -> HttpResponse:
+    """503 ``database_busy`` with ``Retry-After``: JSON for the API (see :func:`wants_json`), otherwise the
+    ``django_convites/database_busy.html`` page, rendered without the request (the database is busy)."""
+    error = DatabaseBusy()
+    if wants_json(request):
+        response: HttpResponse = _json(str(error.detail), error.code, error.status_code)
+    else:
+        page = render_to_string("django_convites/database_busy.html", {"detail": error.detail})
+        response = HttpResponse(page, status=error.status_code)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def server_error(request: HttpRequest, template_name: str = "500.html", **kwargs: Any) -> HttpResponse:
+    if is_database_locked(sys.exc_info()[1]):  # Django calls handler500 while it handles the exception
+        return database_busy(request)
     if wants_json(request):
         return _json(_("Server error."), "server_error", 500)
     return defaults.server_error(request, template_name)

@@ -86,7 +86,9 @@ class RequireTwoFactor(BasePermission):
 
     * a session: django-otp's ``request.user.is_verified()`` (``/tokens/verificar-2fa/``, or
       ``django_otp.login``); needs ``django_otp.middleware.OTPMiddleware``;
-    * a JWT access token: a login that passed ``otp`` (the token's ``amr`` claim); no query;
+    * a JWT access token: a login that passed ``otp`` (the token's ``amr`` claim), or a session in which
+      two-factor authentication was turned on (its row, read by the query that loaded the user); no
+      query of its own;
     * an API token: always, since creating one is a request this class has let through.
 
     Anything else (Basic, DRF's ``TokenAuthentication``) proves a password at most. Views that must stay

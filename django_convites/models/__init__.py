@@ -7,7 +7,12 @@ from django_convites.models.audit import AppendOnlyError, AuditEvent
 from django_convites.models.auth_codes import AuthCode, AuthCodeLimit
 from django_convites.models.invites import Invite, InviteQuota, InviteState
 from django_convites.models.sessions import RefreshToken, SessionFamily
-from django_convites.models.two_factor import BackupCode, BackupCodeDevice, TotpSecret
+from django_convites.models.two_factor import (
+    BackupCode,
+    BackupCodeDevice,
+    TotpSecret,
+    TwoFactorLimit,
+)
 
 __all__ = [
     "ApiToken",
@@ -24,4 +29,5 @@ __all__ = [
     "Scope",
     "SessionFamily",
     "TotpSecret",
+    "TwoFactorLimit",
 ]

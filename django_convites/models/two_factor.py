@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -77,3 +78,31 @@ class TotpSecret(models.Model):
 
     def __str__(self) -> str:
         return str(self.device_id)
+
+
+class TwoFactorLimit(models.Model):
+    """Per user: the wrong two-factor codes (TOTP or backup) in a row, and the lockout they started.
+
+    Every change is one conditional ``UPDATE`` of this one row (:mod:`django_convites.services.two_factor`):
+    counting a wrong code, starting the lockout once ``TOTP_FAILURE_LIMIT`` follow each other, resetting
+    the count on a right code, and an admin's unlock. The row is the user's (its key is the user's), made
+    at the first wrong code."""
+
+    audit_target_type = "usuario"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    consecutive_failures = models.PositiveIntegerField(_("wrong codes in a row"), default=0)
+    locked_until = models.DateTimeField(_("codes refused until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("two-factor lockout")
+        verbose_name_plural = _("two-factor lockouts")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.consecutive_failures}"

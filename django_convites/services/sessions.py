@@ -11,6 +11,7 @@ family is live, so ending a family stops its access tokens at once.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -37,6 +38,7 @@ from django_convites.exceptions import (
     InvalidToken,
     NotFound,
     OtpInvalid,
+    OtpLocked,
     OtpRequired,
     TokenExpired,
     TokenReused,
@@ -109,11 +111,12 @@ def has_second_factor(user: Any) -> bool:
     return two_factor.has_device(user)
 
 
-def verify_second_factor(user: Any, code: object) -> bool:
+def verify_second_factor(user: Any, code: object, *, meta: RequestMeta | None = None) -> bool:
     """Whether ``code`` is a current code of one of ``user``'s confirmed TOTP devices, or one of their
     backup codes, used once: the time step or the backup code is spent by a conditional UPDATE, so one
-    code cannot pass two concurrent logins."""
-    return two_factor.verify_user(user, code)
+    code cannot pass two concurrent logins. A wrong code counts against the user's cap on wrong codes in
+    a row, shared with the API and the pages; past it, 429 ``otp_locked``."""
+    return two_factor.verify_user(user, code, meta=meta)
 
 
 @sensitive_variables("password", "otp")
@@ -140,7 +143,11 @@ def login(
     if has_second_factor(user):
         if otp in (None, ""):
             raise _login_failed(user, username, OtpRequired(), meta)
-        if not verify_second_factor(user, otp):
+        try:
+            proved = verify_second_factor(user, otp, meta=meta)
+        except OtpLocked as error:
+            raise _login_failed(user, username, error, meta) from None
+        if not proved:
             raise _login_failed(user, username, OtpInvalid(), meta)
         two_factor_proved = True
     now = timezone.now()
@@ -304,6 +311,19 @@ def end_all_sessions(user: Any, *, reason: str, actor: Any = None, meta: Request
     return ended
 
 
+def end_sessions_for_new_factor(user: Any, *, keep: Any = None) -> int:
+    """A second factor was added: revoke every live session of ``user`` but ``keep`` (the id of the one
+    that confirmed it, if a JWT session did) in one UPDATE (``motivo`` ``2fa_ativado``), and count ``keep``
+    as a session that proved the second factor from now on. Quiet: the caller's ``2fa_ativado`` event
+    carries the count. The number of sessions ended."""
+    with transaction.atomic():
+        others = sessions_of(user)
+        if keep is not None:
+            SessionFamily.objects.filter(pk=keep, user=user, revoked_at__isnull=True).update(two_factor=True)
+            others = others.exclude(pk=keep)
+        return others.update(revoked_at=timezone.now(), revoked_reason="2fa_ativado")
+
+
 def sessions_of(user: Any) -> QuerySet[SessionFamily]:
     """``user``'s live sessions (not revoked, not past their end), newest first."""
     live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
@@ -340,11 +360,15 @@ def purge_expired(*, batch_size: int = 1000, now: datetime.datetime | None = Non
 @register_cache
 @functools.cache
 def _lookup(alias: str) -> UserRowLookup:
-    return UserRowLookup(alias, SessionFamily, ("id",), ("id",), null=("revoked_at",), match_user=True)
+    return UserRowLookup(alias, SessionFamily, ("id", "two_factor"), ("id",), null=("revoked_at",), match_user=True)
 
 
 def authenticate_access_token(token: str) -> tuple[Any, access_tokens.AccessClaims]:
-    """The user behind a valid access token of a live family: no query for a bad token, one otherwise."""
+    """The user behind a valid access token of a live family: no query for a bad token, one otherwise.
+
+    Whether the session proved a second factor is the family's word, read by that same query: a session
+    in which two-factor authentication was turned on counts as verified at once, though its current
+    access token was signed with ``amr: ["pwd"]`` (the next refresh signs ``["pwd", "otp"]``)."""
     claims = access_tokens.decode(token)
     try:
         found = _lookup(router.db_for_read(SessionFamily)).fetch(claims.family_id, claims.user_id)
@@ -352,9 +376,11 @@ def authenticate_access_token(token: str) -> tuple[Any, access_tokens.AccessClai
         raise InvalidToken() from None
     if found is None:
         raise TokenRevoked()
-    _, user = found
+    (_, proved), user = found
     if not user.is_active:
         raise InvalidToken()
+    if proved and not claims.two_factor:
+        claims = dataclasses.replace(claims, two_factor=True)
     return user, claims
 
 

@@ -4,26 +4,46 @@ Enrolment creates an unconfirmed device and shows its secret (base32 and a QR co
 current code activates it; disabling it needs a current code. A code is accepted once: its time step is
 written with a conditional ``UPDATE ... WHERE last_t < step``, so of two requests with the same code,
 even at the same instant, only one passes. Codes are exactly six ASCII digits.
+
+Every check of a user's code (TOTP or backup: the JWT login, the API, the HTML pages) goes through
+:func:`_checked`, which keeps one count per user of wrong codes in a row, in the database
+(:class:`~django_convites.models.TwoFactorLimit`). After ``TOTP_FAILURE_LIMIT`` of them every code, a right
+one too, is refused with 429 ``otp_locked`` for ``TOTP_LOCKOUT`` (NIST SP 800-63B 5.2.2). Counting is one
+conditional ``UPDATE ... SET consecutive_failures = consecutive_failures + 1``, run outside the caller's
+transaction (:func:`~django_convites.bookkeeping.run_despite_rollback`), so no failure is lost to a race or
+a rollback; a right code resets the count.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import segno
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites import policy, roles, signals
+from django_convites.audit import Target
+from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings
-from django_convites.exceptions import OtpRejected, TwoFactorActive
-from django_convites.models import BackupCodeDevice, TotpSecret
+from django_convites.exceptions import (
+    ConvitesError,
+    NotAllowed,
+    OtpLocked,
+    OtpRejected,
+    TwoFactorActive,
+)
+from django_convites.models import BackupCodeDevice, TotpSecret, TwoFactorLimit
 from django_convites.net import RequestMeta
 from django_convites.services import backup_codes, totp_seeds
 
@@ -51,6 +71,14 @@ def confirmed_devices(user: Any) -> list[TOTPDevice]:
 
 
 def is_active(user: Any) -> bool:
+    """Whether ``user`` has a second factor: the one definition, asked by the login, the middleware, the
+    API's :class:`~django_convites.api.permissions.RequireTwoFactor` and ``GET /api/2fa/`` (through
+    :func:`has_device`).
+
+    A second factor is a confirmed TOTP device, the only kind the app verifies. Backup codes are its
+    fallback, not a factor of their own: left without a TOTP device (an admin deleted it), they count for
+    nothing. Other django-otp devices (``StaticDevice``, email, HOTP...) do not count either: the app
+    cannot verify their codes, so counting them would lock their users out."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
@@ -58,15 +86,11 @@ _HAS_DEVICE_ATTR = "_convites_has_device"
 
 
 def has_device(user: Any) -> bool:
-    """Whether ``user`` has any confirmed django-otp device (then a login needs a second factor).
-
-    The answer is cached on the user object, like the role (:func:`django_convites.roles.role_of`), so a
-    request asks once; the functions here that add or remove devices forget it."""
+    """:func:`is_active`, cached on the user object like the role (:func:`django_convites.roles.role_of`),
+    so a request asks once; the functions here that add or remove devices forget it."""
     cached = getattr(user, _HAS_DEVICE_ATTR, None)
     if cached is None:
-        from django_otp import user_has_device
-
-        cached = bool(user_has_device(user, confirmed=True))
+        cached = is_active(user)
         setattr(user, _HAS_DEVICE_ATTR, cached)
     return cached
 
@@ -128,7 +152,8 @@ def _enrolment(device: TOTPDevice) -> Enrolment:
 
 
 def pending_enrolment(user: Any) -> Enrolment | None:
-    """The enrolment ``user`` started and has not confirmed yet, to show it again after a wrong code."""
+    """The enrolment ``user`` started and has not confirmed yet, to show it again (on every GET of the
+    page, after a wrong code). It never makes one: :func:`start_totp` does."""
     if is_active(user):
         return None
     device = _devices(user, confirmed=False).order_by("-pk").first()
@@ -159,26 +184,134 @@ def verify(device: TOTPDevice, code: object, now: float | None = None) -> bool:
     return bool(steps.filter(pk=device.pk, last_t__lt=step).update(last_t=step))
 
 
-def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str) -> OtpRejected:
-    signals.two_factor_failed.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={"acao": action})
-    return OtpRejected()
+def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str, error: ConvitesError | None = None) -> ConvitesError:
+    details = {"acao": action} if error is None else {"acao": action, "motivo": error.code}
+    signals.two_factor_failed.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
+    return OtpRejected() if error is None else error
 
 
-def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) -> TOTPDevice:
+# -- the cap on wrong codes in a row (NIST SP 800-63B 5.2.2) ---------------------------------------------
+
+_Result = TypeVar("_Result")
+
+
+def _user_target(user: Any) -> Target:
+    return Target(TwoFactorLimit.audit_target_type, str(user.pk))
+
+
+def _limit_state(user: Any) -> tuple[int | None, int]:
+    """``(seconds left of the user's lockout, or None when none runs; wrong codes in a row)``: one read."""
+    row = TwoFactorLimit.objects.filter(pk=user.pk).values_list("locked_until", "consecutive_failures").first()
+    if row is None:
+        return None, 0
+    locked_until, failures = row
+    now = timezone.now()
+    if locked_until is None or locked_until <= now:
+        return None, failures
+    return max(math.ceil((locked_until - now).total_seconds()), 1), failures
+
+
+def _count_failure(user: Any, meta: RequestMeta | None) -> bool:
+    """One more wrong code in a row for ``user``; the one that reaches ``TOTP_FAILURE_LIMIT`` starts the
+    lockout (audited as ``2fa_bloqueado``). Whether the code went uncounted because a lockout ran already.
+
+    Runs outside the caller's transaction; inside one the write waits for it to end, and the answer is
+    False (the conditional UPDATEs still keep the count exact)."""
+    outcome: dict[str, bool] = {}
+
+    def count() -> None:
+        now = timezone.now()
+        open_rows = TwoFactorLimit.objects.filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now), pk=user.pk)
+        counted = open_rows.update(consecutive_failures=F("consecutive_failures") + 1)
+        if not counted:  # the user's first wrong code (no row yet), or a lockout began meanwhile
+            TwoFactorLimit.objects.bulk_create([TwoFactorLimit(user_id=user.pk)], ignore_conflicts=True)
+            counted = open_rows.update(consecutive_failures=F("consecutive_failures") + 1)
+        if not counted:
+            outcome["locked"] = True
+            return
+        limit, locked_until = app_settings.TOTP_FAILURE_LIMIT, now + app_settings.TOTP_LOCKOUT
+        # A separate conditional UPDATE (MySQL evaluates SET clauses left to right, so one statement setting
+        # both columns from the old count is not portable). Of racing requests, one starts the lockout.
+        started = TwoFactorLimit.objects.filter(pk=user.pk, consecutive_failures__gte=limit).update(
+            consecutive_failures=0, locked_until=locked_until
+        )
+        if started:
+            signals.two_factor_locked.send(
+                sender=TwoFactorLimit,
+                actor=user,
+                target=_user_target(user),
+                meta=meta,
+                details={"tentativas": limit, "bloqueado_ate": locked_until.isoformat()},
+            )
+
+    run_despite_rollback(count, using=router.db_for_write(TwoFactorLimit))
+    return outcome.get("locked", False)
+
+
+def _checked(
+    user: Any,
+    attempt: Callable[[], _Result],
+    *,
+    meta: RequestMeta | None = None,
+    action: str | None = None,
+    target: Any = None,
+) -> _Result:
+    """``attempt()`` (which checks a code of ``user``) under the user's cap on wrong codes in a row.
+
+    While a lockout runs, 429 ``otp_locked`` without trying the code (so a right code is not spent); with
+    ``action``, the refusal is audited as ``2fa_falhou``. A falsy answer of ``attempt`` counts one wrong
+    code, a truthy one ends the run."""
+    seconds, failures = _limit_state(user)
+    if seconds is None:
+        result = attempt()
+        if result:
+            if failures:
+                TwoFactorLimit.objects.filter(pk=user.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
+            return result
+        if not _count_failure(user, meta):
+            return result
+        seconds = max(math.ceil(app_settings.TOTP_LOCKOUT.total_seconds()), 1)  # a racing code started it
+    error = OtpLocked(retry_after=seconds)
+    raise error if action is None else _fail(user, target, meta, action, error)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What turning two-factor authentication on did: the device, and what ended with the change."""
+
+    device: TOTPDevice
+    #: JWT sessions of the user that were ended (``sessoes_encerradas``).
+    sessions_ended: int
+    #: API tokens of the user that were revoked (``api_tokens_revogados``); 0 when they were kept.
+    api_tokens_revoked: int
+
+
+def confirm_totp(
+    user: Any,
+    code: object,
+    *,
+    meta: RequestMeta | None = None,
+    session: Any = None,
+    keep_api_tokens: bool = False,
+) -> Activation:
     """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise; 409
     when a device is confirmed already, also by a racing request).
 
-    Every JWT session of the user ends: they were opened without a second factor, which from now on
-    every login needs."""
+    What was opened with a password alone ends with it, in the same transaction: every JWT session of
+    the user but ``session`` (the id of the JWT session that confirms, which goes on, counted from now on
+    as having proved the second factor), and every live API token unless ``keep_api_tokens``. A Django
+    session that confirms is the caller's to verify (``django_otp.login`` with the device). One
+    ``2fa_ativado`` event records the change with ``sessoes_encerradas``, ``api_tokens_revogados`` and
+    ``api_tokens_mantidos``."""
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     if is_active(user):
         raise TwoFactorActive()
     device = _devices(user, confirmed=False).order_by("-pk").first()
     if device is None:
         raise _fail(user, None, meta, "confirmar")
-    if not verify(device, code):
+    if not _checked(user, lambda: verify(device, code), meta=meta, action="confirmar", target=device):
         raise _fail(user, device, meta, "confirmar")
-    from django_convites.services import sessions
+    from django_convites.services import api_tokens, sessions
 
     with transaction.atomic():
         if not TOTPDevice.objects.filter(pk=device.pk, confirmed=False).update(confirmed=True) or (
@@ -188,28 +321,38 @@ def confirm_totp(user: Any, code: object, *, meta: RequestMeta | None = None) ->
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device.confirmed = True
         forget_device(user)
-        sessions.end_all_sessions(user, reason="2fa_ativado", actor=user, meta=meta)
-        signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
-    return device
+        ended = sessions.end_sessions_for_new_factor(user, keep=session)
+        revoked = 0 if keep_api_tokens else api_tokens.revoke_for_new_factor(user)
+        details = {"sessoes_encerradas": ended, "api_tokens_revogados": revoked, "api_tokens_mantidos": keep_api_tokens}
+        signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
+    return Activation(device=device, sessions_ended=ended, api_tokens_revoked=revoked)
 
 
-def verifying_device(user: Any, code: object) -> Device | None:
+def verifying_device(
+    user: Any, code: object, *, meta: RequestMeta | None = None, action: str | None = None, target: Any = None
+) -> Device | None:
     """The confirmed device of ``user`` that accepts ``code`` (spending its step, or the backup code),
-    or None. A current TOTP code is tried first, then, if ``code`` has their shape, the backup codes."""
-    totp = next((device for device in confirmed_devices(user) if verify(device, code)), None)
-    if totp is not None or not backup_codes.looks_like_backup_code(code):
-        return totp
-    return backup_codes.spend_for_user(user, code)
+    or None. A current TOTP code is tried first, then, if ``code`` has their shape, the backup codes.
+    Counted against the user's cap on wrong codes in a row: 429 ``otp_locked`` past it (:func:`_checked`)."""
+
+    def attempt() -> Device | None:
+        totp = next((device for device in confirmed_devices(user) if verify(device, code)), None)
+        if totp is not None or not backup_codes.looks_like_backup_code(code):
+            return totp
+        return backup_codes.spend_for_user(user, code)
+
+    return _checked(user, attempt, meta=meta, action=action, target=target)
 
 
-def verify_user(user: Any, code: object) -> bool:
-    """Whether ``code`` is a current, unused code of one of ``user``'s confirmed devices."""
-    return verifying_device(user, code) is not None
+def verify_user(user: Any, code: object, *, meta: RequestMeta | None = None) -> bool:
+    """Whether ``code`` is a current, unused code of one of ``user``'s confirmed devices (429
+    ``otp_locked``, not audited here, past the cap on wrong codes in a row)."""
+    return verifying_device(user, code, meta=meta) is not None
 
 
 def verify_session(user: Any, code: object, *, meta: RequestMeta | None = None) -> Device:
     """The second step of a session login: the device that accepts ``code`` (400 ``otp_invalid`` else)."""
-    device = verifying_device(user, code)
+    device = verifying_device(user, code, meta=meta, action="verificar")
     if device is None:
         raise _fail(user, None, meta, "verificar")
     return device
@@ -219,7 +362,7 @@ def disable(user: Any, code: object, *, meta: RequestMeta | None = None) -> None
     """Turn two-factor authentication off with a current code (or a backup code); every device goes."""
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     devices = confirmed_devices(user)
-    if not devices or verifying_device(user, code) is None:
+    if not devices or verifying_device(user, code, meta=meta, action="desativar", target=devices[0]) is None:
         raise _fail(user, devices[0] if devices else None, meta, "desativar")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
@@ -232,6 +375,37 @@ def new_backup_codes(user: Any, code: object, *, meta: RequestMeta | None = None
     """Ten new backup codes for ``user``, replacing earlier ones; needs a current TOTP code (400 else)."""
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     devices = confirmed_devices(user)
-    if not any(verify(device, code) for device in devices):
+    if not devices or not _checked(
+        user, lambda: any(verify(device, code) for device in devices), meta=meta, action="codigos_backup", target=devices[0]
+    ):
         raise _fail(user, devices[0] if devices else None, meta, "codigos_backup")
     return backup_codes.generate(user, meta=meta)
+
+
+def unlock(user: Any, *, actor: Any, meta: RequestMeta | None = None) -> bool:
+    """Clear ``user``'s run of wrong codes and the lockout it started (the admin's action); whether there
+    was anything to clear, which is then audited as ``2fa_desbloqueado``.
+
+    Root and admin only, within their organizations when confined, and never on their own lockout: a
+    lockout ends by time or by someone else (403 ``permission_denied``)."""
+    if actor.pk == user.pk or policy.reach(actor, policy.Act.UNLOCK_SECOND_FACTOR) is not roles.Reach.ALL:
+        raise NotAllowed()
+    policy.require(actor, policy.Act.UNLOCK_SECOND_FACTOR, policy.Subject(owner_id=user.pk))
+    now = timezone.now()
+    with transaction.atomic(using=router.db_for_write(TwoFactorLimit)):
+        row = TwoFactorLimit.objects.filter(pk=user.pk).values_list("consecutive_failures", "locked_until").first()
+        if row is None:
+            return False
+        failures, locked_until = row
+        cleared = TwoFactorLimit.objects.filter(Q(consecutive_failures__gt=0) | Q(locked_until__gt=now), pk=user.pk).update(
+            consecutive_failures=0, locked_until=None
+        )
+        if cleared:
+            signals.two_factor_unlocked.send(
+                sender=TwoFactorLimit,
+                actor=actor,
+                target=_user_target(user),
+                meta=meta,
+                details={"tentativas": failures, "bloqueio": locked_until is not None and locked_until > now},
+            )
+    return bool(cleared)

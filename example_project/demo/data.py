@@ -1,7 +1,9 @@
 """The demo's data: one user per role, the role groups, an organization with two nuclei.
 
-:func:`ensure_demo_data` is idempotent: it creates what is missing and puts what exists back into the demo
-state (flags, role groups, password); it never deletes anything.
+:func:`ensure_demo_data` is idempotent: it creates what is missing, puts back into the demo state what
+differs from it (flags, role groups, a changed password) and leaves alone what already matches, so a
+second run changes nothing: a demo password is not re-hashed, and the demo users' sessions go on. It never
+deletes anything.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class DemoData:
 
 
 def ensure_demo_data(password: str = DEFAULT_PASSWORD) -> DemoData:
-    """Create or reset the demo data; every demo user's password becomes ``password``."""
+    """Create the demo data, or put back what differs from it; every demo user's password becomes
+    ``password`` (a user whose password is ``password`` already keeps its hash)."""
     result = DemoData()
     with transaction.atomic():
         groups = _ensure_role_groups(result)
@@ -88,14 +91,22 @@ def _ensure_user(spec: DemoUserSpec, password: str, groups: dict[str, Group]) ->
         **{user_model.USERNAME_FIELD: spec.username},
         defaults={"email": f"{spec.username}@example.com"},
     )
-    user.is_active = True
-    user.is_staff = spec.is_staff
-    user.is_superuser = spec.is_superuser
-    user.set_password(password)
-    user.save()
+    flags = {"is_active": True, "is_staff": spec.is_staff, "is_superuser": spec.is_superuser}
+    changed = [name for name, value in flags.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, flags[name])
+    # A new password (even the same one, re-hashed) ends the user's sessions: only when it differs.
+    if not user.check_password(password):
+        user.set_password(password)
+        changed.append("password")
+    if changed:
+        user.save(update_fields=changed)
     wanted = groups[spec.role_group] if spec.role_group else None
-    user.groups.remove(*(group for group in groups.values() if group != wanted))
-    if wanted is not None:
+    current = set(user.groups.filter(pk__in=[group.pk for group in groups.values()]))
+    extra = [group for group in groups.values() if group != wanted and group in current]
+    if extra:
+        user.groups.remove(*extra)
+    if wanted is not None and wanted not in current:
         user.groups.add(wanted)
     role = role_of(user)
     return DemoUser(

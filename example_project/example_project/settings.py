@@ -5,7 +5,9 @@ Environment variables:
 - ``DATABASE_URL``: any URL dj-database-url reads; SQLite file ``example_project/db.sqlite3`` when unset.
 - ``EMAIL_FILE_PATH``: a folder; mail is written there as files instead of printed to the console.
 - ``DJANGO_DEBUG``: ``0``/``false``/``no``/``off`` turns debug off (on by default: it is a demo).
-- ``DJANGO_SECRET_KEY``: the secret key; the fallback is public and only fit for a demo.
+- ``DJANGO_SECRET_KEY``: the secret key. Required when debug is off: the fallback below is published in
+  this file, and anyone who knows a site's key can forge its sessions and JWTs. With debug on the
+  fallback serves the demo.
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated host names when debug is off (default: localhost only).
 """
 
@@ -16,11 +18,20 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = (os.environ.get("DJANGO_DEBUG") or "1").strip().lower() not in {"0", "false", "no", "off"}
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-example-project-demo-only-never-use-in-production")
+#: Public, so fit only for a demo served with debug on (``manage.py demo``).
+DEMO_SECRET_KEY = "django-insecure-example-project-demo-only-never-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or (DEMO_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in {"", DEMO_SECRET_KEY}:
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY to run the example project with DJANGO_DEBUG off: the demo's fallback key is "
+        "published in its source, so anyone could forge this site's sessions and JWTs. Make one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 if DEBUG:
     ALLOWED_HOSTS = ["*"]
 else:
@@ -87,7 +98,23 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Parallel requests on SQLite (docs/quickstart.rst, "SQLite"): readers never wait for the writer (WAL);
+    # a transaction takes the write lock when it begins (IMMEDIATE), so two transactions never both read
+    # and then both ask to write, which SQLite refuses at once; and a writer waits up to 20 s for the lock.
+    # A lock held longer is 503 database_busy with Retry-After. Options in DATABASE_URL (?timeout=5) win.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The app's throttles count in the default cache. A local-memory cache would count per process, so N
+# server processes would allow N times every rate (check django_convites.W004); the database cache is
+# shared by every process that shares the database. Its table comes with migrate (demo migration 0003).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "demo_cache"}}
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo passwords are short on purpose
 LOGIN_URL = "login"

@@ -101,10 +101,16 @@ def test_enrol_log_out_and_log_in_again_with_a_code(
     assert path_of(page) == "/"
     expect(page.locator("main")).to_contain_text(f"You are logged in as {USERNAME}")
 
-    # Enrol: a QR code (inline SVG) and the key.
+    # Enrol: a QR code (inline SVG), the key, what confirming ends, and the box that keeps the API tokens
+    # (off). A reload shows the same key.
     page.goto(f"{server}/tokens/ativar-2fa/")
     assert path_of(page) == "/tokens/ativar-2fa/"
     expect(page.locator("figure.convites-qr svg")).to_be_visible()
+    first = page.locator("code.convites-secret").inner_text()
+    page.reload()
+    assert page.locator("code.convites-secret").inner_text() == first
+    expect(page.locator(".convites-2fa-ends")).to_contain_text("API tokens")
+    expect(page.locator("input[name=manter_api_tokens]")).not_to_be_checked()
     secret = re.sub(r"\s", "", page.locator("code.convites-secret").inner_text()).upper()
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
     screenshot(page, "ativar-2fa")

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_convites.api.schema import field_schema
 from django_convites.api.serializers.invites import StrictSerializer
 
 
@@ -9,6 +13,29 @@ class TwoFactorCodeSerializer(StrictSerializer):
     """``{"codigo": "123456"}``: a current code of the authenticator app."""
 
     codigo = serializers.CharField(max_length=32, trim_whitespace=False)
+
+
+@field_schema({"type": "boolean"})
+class JSONBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` and nothing else: DRF's ``BooleanField`` also takes ``"true"``, ``1``,
+    ``"yes"``..., and a choice that ends credentials must not be guessed from a string."""
+
+    default_error_messages = {"invalid": _("Must be true or false.")}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class TotpConfirmSerializer(TwoFactorCodeSerializer):
+    """``{"codigo": "123456", "manter_api_tokens": false}``: confirm the new device."""
+
+    manter_api_tokens = JSONBooleanField(
+        required=False,
+        default=False,
+        help_text="Keep the API tokens, which turning two-factor authentication on otherwise revokes.",
+    )
 
 
 class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -25,6 +52,13 @@ class TwoFactorStatusSerializer(serializers.Serializer):  # type: ignore[type-ar
     ativo = serializers.BooleanField()
     dispositivos = DeviceSerializer(many=True)
     codigos_backup_restantes = serializers.IntegerField(help_text="Backup codes not used yet.")
+
+
+class ActivationSerializer(TwoFactorStatusSerializer):
+    """The answer of a confirmation: the status, and what ended with the change."""
+
+    sessoes_encerradas = serializers.IntegerField(help_text="Other JWT sessions of the user that were ended.")
+    api_tokens_revogados = serializers.IntegerField(help_text="API tokens of the user that were revoked.")
 
 
 class BackupCodesSerializer(serializers.Serializer):  # type: ignore[type-arg]

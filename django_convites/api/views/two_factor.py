@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django_otp import login as otp_login
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from django_convites.access_tokens import AccessClaims
 from django_convites.api.base import ConvitesAPIView, NoStoreMixin
 from django_convites.api.schema import document
 from django_convites.api.serializers.two_factor import (
+    ActivationSerializer,
     BackupCodesSerializer,
     EnrolmentSerializer,
+    TotpConfirmSerializer,
     TwoFactorCodeSerializer,
     TwoFactorStatusSerializer,
 )
@@ -19,10 +26,16 @@ from django_convites.net import request_meta
 from django_convites.services import backup_codes, two_factor
 
 
+def _status_of(user: Any) -> dict[str, Any]:
+    return {
+        "ativo": two_factor.has_device(user),
+        "dispositivos": two_factor.confirmed_devices(user),
+        "codigos_backup_restantes": backup_codes.remaining(user),
+    }
+
+
 def _status(request: Request) -> Response:
-    devices = two_factor.confirmed_devices(request.user)
-    status = {"ativo": bool(devices), "dispositivos": devices, "codigos_backup_restantes": backup_codes.remaining(request.user)}
-    return Response(TwoFactorStatusSerializer(status).data)
+    return Response(TwoFactorStatusSerializer(_status_of(request.user)).data)
 
 
 class TwoFactorStatusView(ConvitesAPIView):
@@ -49,18 +62,43 @@ class TotpEnrolView(NoStoreMixin, ConvitesAPIView):
 
 
 class TotpConfirmView(ConvitesAPIView):
-    """``POST /api/2fa/totp/confirmar/`` ``{codigo}``: activate the device with a current code."""
+    """``POST /api/2fa/totp/confirmar/`` ``{codigo, manter_api_tokens?}``: activate the device with a
+    current code. What was opened with a password alone ends: the user's other JWT sessions, and their API
+    tokens unless ``manter_api_tokens`` is true. The session of this request goes on, verified."""
 
     permission_classes = [IsAuthenticated]
     two_factor_exempt = True
     throttle_classes = [TwoFactorThrottle]
 
-    @document(operation_id="2fa_totp_confirmar", request=TwoFactorCodeSerializer, responses=TwoFactorStatusSerializer)
+    @document(
+        operation_id="2fa_totp_confirmar",
+        request=TotpConfirmSerializer,
+        responses=ActivationSerializer,
+        description=(
+            "Turns two-factor authentication on with a current code of the new device. Everything opened "
+            "with a password alone ends: every other JWT session of the user, and every API token of the "
+            "user unless `manter_api_tokens` is true. The session of this request goes on, counted as "
+            "verified with the second factor. The answer says how many sessions and tokens ended."
+        ),
+    )
     def post(self, request: Request) -> Response:
-        body = TwoFactorCodeSerializer(data=request.data)
+        body = TotpConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        two_factor.confirm_totp(request.user, body.validated_data["codigo"], meta=request_meta(request))
-        return _status(request)
+        activation = two_factor.confirm_totp(
+            request.user,
+            body.validated_data["codigo"],
+            meta=request_meta(request),
+            session=request.auth.family_id if isinstance(request.auth, AccessClaims) else None,
+            keep_api_tokens=body.validated_data["manter_api_tokens"],
+        )
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            otp_login(request, activation.device)  # this session has just proved the second factor
+        answer = {
+            **_status_of(request.user),
+            "sessoes_encerradas": activation.sessions_ended,
+            "api_tokens_revogados": activation.api_tokens_revoked,
+        }
+        return Response(ActivationSerializer(answer).data)
 
 
 class TwoFactorDisableView(ConvitesAPIView):

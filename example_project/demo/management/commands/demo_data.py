@@ -10,7 +10,8 @@ from demo.data import DEFAULT_PASSWORD, ensure_demo_data
 class Command(BaseCommand):
     help = (
         "Create the demo users (root, admin, gestor, usuario), the role groups and an organization with two "
-        "nuclei. Idempotent: a second run creates nothing and resets the demo users' passwords."
+        "nuclei. Idempotent: a second run creates nothing, puts back a changed password, flag or group, and "
+        "leaves what matches untouched (the demo users stay logged in)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
