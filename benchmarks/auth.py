@@ -69,7 +69,10 @@ def configure(database: str) -> None:
             "UNAUTHENTICATED_USER": None,
         },
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        SIMPLE_JWT={"SIGNING_KEY": "benchmark-only-signing-key-of-32-bytes!!", "ACCESS_TOKEN_LIFETIME": timedelta(hours=2)},
+        SIMPLE_JWT={
+            "SIGNING_KEY": "benchmark-only-signing-key-of-32-bytes!!",
+            "ACCESS_TOKEN_LIFETIME": timedelta(hours=2),
+        },
         DJANGO_CONVITES={"ACCESS_TOKEN_LIFETIME": 7200},
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     )

@@ -128,7 +128,9 @@ class InviteAdmin(ViewOnlyAdmin):
 
     @admin.action(description=_("Revoke the selected invites"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
-        revoke_each(self, request, queryset.order_by("created_at"), lambda pk, **kw: invites.revoke_invite(str(pk), **kw))
+        revoke_each(
+            self, request, queryset.order_by("created_at"), lambda pk, **kw: invites.revoke_invite(str(pk), **kw)
+        )
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
@@ -167,7 +169,9 @@ class ApiTokenAdmin(ViewOnlyAdmin):
 
     @admin.action(description=_("Revoke the selected API tokens"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        revoke_each(self, request, queryset.filter(revoked_at__isnull=True).order_by("created_at"), api_tokens.revoke_api_token)
+        revoke_each(
+            self, request, queryset.filter(revoked_at__isnull=True).order_by("created_at"), api_tokens.revoke_api_token
+        )
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
@@ -178,13 +182,32 @@ class SessionFamilyAdmin(ViewOnlyAdmin):
     """JWT sessions: who is logged in, from where; the *End the selected sessions* action logs them out.
     Refresh tokens (digests) are not shown."""
 
-    list_display = ("user", "created_at", "last_refreshed_at", "expires_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    list_display = (
+        "user",
+        "created_at",
+        "last_refreshed_at",
+        "expires_at",
+        "ip",
+        "user_agent",
+        "revoked_at",
+        "revoked_reason",
+    )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "revoked_reason", "created_at")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["end_selected"]
-    fields = ("id", "user", "created_at", "last_refreshed_at", "expires_at", "ip", "user_agent", "revoked_at", "revoked_reason")
+    fields = (
+        "id",
+        "user",
+        "created_at",
+        "last_refreshed_at",
+        "expires_at",
+        "ip",
+        "user_agent",
+        "revoked_at",
+        "revoked_reason",
+    )
     readonly_fields = fields
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
@@ -228,7 +251,17 @@ class AuthCodeAdmin(ViewOnlyAdmin):
     """Authentication codes, to look at: who got one, for what, how, and what became of it. The code and
     its digest are not shown (the code is not stored at all)."""
 
-    list_display = ("id", "user", "purpose", "channel", "created_at", "expires_at", "used_at", "replaced_at", "attempts")
+    list_display = (
+        "id",
+        "user",
+        "purpose",
+        "channel",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "replaced_at",
+        "attempts",
+    )
     list_filter = ("purpose", "channel", ("used_at", admin.EmptyFieldListFilter), "created_at")
     list_select_related = ("user",)
     show_full_result_count = False

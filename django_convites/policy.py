@@ -199,7 +199,9 @@ def _role_reach(action: Action, role: Role) -> Reach:
     return roles.POLICY[action][role]
 
 
-def decide(actor: Any, action: AnyAction, subject: Subject | None = None, *, credential: Credential | None = None) -> Decision:
+def decide(
+    actor: Any, action: AnyAction, subject: Subject | None = None, *, credential: Credential | None = None
+) -> Decision:
     """Whether ``actor`` may take ``action`` (on ``subject``, when it acts on one)."""
     credential = credential or credential_of(actor)
     granted = reach(actor, action, credential)
@@ -271,7 +273,9 @@ _ERRORS = {
 }
 
 
-def require(actor: Any, action: AnyAction, subject: Subject | None = None, *, credential: Credential | None = None) -> None:
+def require(
+    actor: Any, action: AnyAction, subject: Subject | None = None, *, credential: Credential | None = None
+) -> None:
     """:func:`decide`, raising the matching error when the answer is no: 403 ``scope_not_allowed``,
     ``interactive_login_required``, ``not_owner`` for an action only owners may take (a rotation), and
     ``permission_denied`` otherwise."""

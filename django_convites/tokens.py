@@ -94,7 +94,7 @@ def parse(value: object, kind: Kind | None = None) -> ParsedToken:
         raise MalformedToken("unknown token kind") from None
     if kind is not None and found is not kind:
         raise MalformedToken("wrong token kind")
-    body, check = value[: -CHECK_LENGTH], value[-CHECK_LENGTH:]
+    body, check = value[:-CHECK_LENGTH], value[-CHECK_LENGTH:]
     if any(char not in _INDEX for char in value[4:]):
         raise MalformedToken("token has characters outside its alphabet")
     if not hmac.compare_digest(_checksum(body), check):

@@ -99,7 +99,9 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: igno
 
     def form_valid(self, form: IssueInviteForm) -> HttpResponse:
         try:
-            issued = invites.issue_invite(actor=self.request.user, meta=request_meta(self.request), **form.service_arguments())
+            issued = invites.issue_invite(
+                actor=self.request.user, meta=request_meta(self.request), **form.service_arguments()
+            )
         except ConvitesError as error:
             _form_error(form, error)
             status = 429 if isinstance(error, InviteQuotaExceeded) else 403 if isinstance(error, NotAllowed) else 400

@@ -32,7 +32,9 @@ def requests(jwt: str, session: Client) -> dict[str, Callable[[], HttpResponse]]
     return {
         # The reported one: enrolling a TOTP device writes a device row.
         "api_enrol": lambda: api.post("/api/2fa/totp/", {}, content_type="application/json"),
-        "api_issue_invite": lambda: api.post("/api/tokens/", {"tipo_destino": "associado"}, content_type="application/json"),
+        "api_issue_invite": lambda: api.post(
+            "/api/tokens/", {"tipo_destino": "associado"}, content_type="application/json"
+        ),
         # Only reads: IMMEDIATE lets it through; under EXCLUSIVE the session cannot even be read, in a
         # middleware before any view, so Django's handler500 answers.
         "api_list_with_session": lambda: session.get("/api/api-tokens/"),

@@ -175,7 +175,9 @@ def test_other_schemes_are_left_to_the_next_authenticator(users):
 
 def test_an_expired_token_is_401_token_expired(users):
     created = make_token(users["usuario"], expires_at=timezone.now() + timedelta(hours=1))
-    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(days=1))
+    ApiToken.objects.update(
+        expires_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(days=1)
+    )
     error_of(bearer(created.secret).get(WHOAMI), 401, "token_expired")
     assert events("api_token_negado")[0].details == {"motivo": "token_expired"}
 
@@ -368,7 +370,10 @@ def test_unknown_or_malformed_ids_are_404(api_client, users, ref):
 
 def test_rotation_keeps_name_scope_networks_and_lifetime(api_client, users):
     created = make_token(
-        users["usuario"], scope="write", name="deploy", allowed_ips=["10.0.0.0/8"],
+        users["usuario"],
+        scope="write",
+        name="deploy",
+        allowed_ips=["10.0.0.0/8"],
         expires_at=timezone.now() + timedelta(days=30),
     )
     api_client.force_authenticate(users["usuario"])
@@ -400,7 +405,12 @@ def test_the_secret_is_never_shown_again(api_client, users):
     created = make_token(users["usuario"])
     bearer(created.secret).get(WHOAMI)
     api_client.force_authenticate(users["root"])
-    for path in (f"{URL}?usuario={users['usuario'].pk}", f"{URL}{created.token.pk}/", f"{URL}{created.token.pk}/logs/", "/api/auditoria/"):
+    for path in (
+        f"{URL}?usuario={users['usuario'].pk}",
+        f"{URL}{created.token.pk}/",
+        f"{URL}{created.token.pk}/logs/",
+        "/api/auditoria/",
+    ):
         body = api_client.get(path).content.decode()
         assert created.secret not in body and created.token.digest not in body
     rows = [str(list(row.values())) for row in AuditEvent.objects.values()]
@@ -465,7 +475,9 @@ def test_admin_lists_and_revokes_without_showing_secrets(client, users):
     assert "integração" in pages[1].content.decode()
     assert client.get("/admin/django_convites/apitoken/add/").status_code == 403
     response = client.post(
-        "/admin/django_convites/apitoken/", {"action": "revoke_selected", "_selected_action": [created.token.pk]}, follow=True
+        "/admin/django_convites/apitoken/",
+        {"action": "revoke_selected", "_selected_action": [created.token.pk]},
+        follow=True,
     )
     assert "1 revoked, 0 left as they were." in response.content.decode()
     assert ApiToken.objects.get().revoked_by == users["admin"]

@@ -21,9 +21,7 @@ META = RequestMeta(ip="198.51.100.7", user_agent="pytest")
 
 @pytest.mark.django_db
 def test_a_domain_signal_writes_one_event_with_everything(users):
-    test_done.send(
-        sender=None, actor=users["gestor"], target=Target("convite", "42"), meta=META, details={"n": 1}
-    )
+    test_done.send(sender=None, actor=users["gestor"], target=Target("convite", "42"), meta=META, details={"n": 1})
     (event,) = AuditEvent.objects.all()
     assert event.event == "teste_feito"
     assert event.actor == users["gestor"]
@@ -74,7 +72,11 @@ def test_token_shaped_strings_are_redacted_not_refused():
     invite, api_token = tokens.generate(tokens.Kind.INVITE), tokens.generate(tokens.Kind.API_TOKEN)
     test_done.send(sender=None, details={"nota": f"leaked {invite}", "itens": [api_token, 3], "n": {"x": invite}})
     (row,) = AuditEvent.objects.all()
-    assert row.details == {"nota": "leaked cvi_[redacted]", "itens": ["cvp_[redacted]", 3], "n": {"x": "cvi_[redacted]"}}
+    assert row.details == {
+        "nota": "leaked cvi_[redacted]",
+        "itens": ["cvp_[redacted]", 3],
+        "n": {"x": "cvi_[redacted]"},
+    }
 
 
 def test_a_display_prefix_is_not_mistaken_for_a_secret():

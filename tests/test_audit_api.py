@@ -74,7 +74,12 @@ def test_filters(api_client, users, events):
 
 @pytest.mark.parametrize(
     "params",
-    [{"usuario": "abc"}, {"usuario": "1.5"}, {"desde": "ontem"}, {"desde": "2026-02-01T00:00", "ate": "2026-01-01T00:00"}],
+    [
+        {"usuario": "abc"},
+        {"usuario": "1.5"},
+        {"desde": "ontem"},
+        {"desde": "2026-02-01T00:00", "ate": "2026-01-01T00:00"},
+    ],
 )
 def test_bad_filters_are_400_with_code(api_client, users, params):
     api_client.force_authenticate(users["root"])

@@ -287,7 +287,9 @@ def test_a_wrong_code_is_400_and_counts_a_try(client, user, sent):
     assert limit_of(user).consecutive_failures == 0
 
 
-@pytest.mark.parametrize("code", ["12345", "1234567", "１２３４５６", "+12345", "12_345", " 12345", "", "abcdef", "12345\n"])
+@pytest.mark.parametrize(
+    "code", ["12345", "1234567", "１２３４５６", "+12345", "12_345", " 12345", "", "abcdef", "12345\n"]
+)
 def test_a_malformed_code_is_code_invalid_and_counts_a_try(client, user, sent, code):
     client.post(ISSUE, {}, format="json")
     error_of(client.post(VALIDATE, {"codigo": code}, format="json"), 400, "code_invalid")
@@ -374,7 +376,11 @@ def test_consecutive_failures_across_codes_lock_the_user_out(convites_settings, 
     assert events("codigo_falhou")[-1].details["bloqueio"] is True
     limit = limit_of(user)
     assert limit.consecutive_failures == 0
-    assert before + datetime.timedelta(seconds=899) <= limit.locked_until <= timezone.now() + datetime.timedelta(seconds=900)
+    assert (
+        before + datetime.timedelta(seconds=899)
+        <= limit.locked_until
+        <= timezone.now() + datetime.timedelta(seconds=900)
+    )
     sent_before = len(sent)
     response = client.post(ISSUE, {}, format="json")
     body = error_of(response, 429, "code_cooldown")

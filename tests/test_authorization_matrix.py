@@ -136,7 +136,9 @@ class World:
         ]:
             MEMBERSHIP[name] = organization.pk
             if role == "root":
-                user = django_user_model.objects.create_superuser(username=name, password="x", email=f"{name}@example.com")
+                user = django_user_model.objects.create_superuser(
+                    username=name, password="x", email=f"{name}@example.com"
+                )
             else:
                 user = django_user_model.objects.create_user(username=name, password="x", email=f"{name}@example.com")
             if role in {"admin", "gestor"}:
@@ -250,7 +252,9 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     invite, _ = world.invite(world.issuer(actor, target), world.organization(target))
     allowed = passed(client.post(f"/api/tokens/{invite.pk}/revogar/"))
     invite.refresh_from_db()
-    assert (invite.revoked_at is not None) is allowed, "a refused revocation changed the invite, or an allowed one did not"
+    assert (invite.revoked_at is not None) is allowed, (
+        "a refused revocation changed the invite, or an allowed one did not"
+    )
     return allowed
 
 
@@ -294,7 +298,9 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     token, _ = world.api_token(world.owner(actor, target), "write")
     allowed = passed(client.delete(f"/api/api-tokens/{token.pk}/"))
     token.refresh_from_db()
-    assert (token.revoked_at is not None) is allowed, "a refused revocation changed the token, or an allowed one did not"
+    assert (token.revoked_at is not None) is allowed, (
+        "a refused revocation changed the token, or an allowed one did not"
+    )
     return allowed
 
 
@@ -402,7 +408,9 @@ def test_matrix_cell(action: str, role: str, django_user_model: Any, convites_se
             got = run(world, client, role, target)
             want = expected(row, role, credential, target)
             if got is not want:
-                wrong.append(f"{credential} on {target}: {'allowed' if got else 'refused'}, the docs say {'allowed' if want else 'refused'}")
+                wrong.append(
+                    f"{credential} on {target}: {'allowed' if got else 'refused'}, the docs say {'allowed' if want else 'refused'}"
+                )
     assert wrong == [], f"{action} as {role}"
 
 

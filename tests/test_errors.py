@@ -100,7 +100,9 @@ def test_permission_denied_has_code(client):
 
 
 def test_host_view_keeps_drf_shape_unless_it_opts_in(client, settings):
-    settings.REST_FRAMEWORK = {key: value for key, value in settings.REST_FRAMEWORK.items() if key != "EXCEPTION_HANDLER"}
+    settings.REST_FRAMEWORK = {
+        key: value for key, value in settings.REST_FRAMEWORK.items() if key != "EXCEPTION_HANDLER"
+    }
     response = client.post("/api/t/host-fail/")
     assert response.status_code in {401, 403}
     assert "code" not in response.json()

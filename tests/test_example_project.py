@@ -323,7 +323,9 @@ def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
                         break
                 except OSError:
                     if time.monotonic() > deadline:
-                        pytest.fail(f"runserver did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text('utf-8')}")
+                        pytest.fail(
+                            f"runserver did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text('utf-8')}"
+                        )
                     time.sleep(0.1)
             yield base
         finally:
@@ -377,14 +379,28 @@ def curl(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: str) -> None:
     manage(site.env, "demo_data")  # another test changes the demo password
     login = curl(
-        "-X", "POST", "-H", "Content-Type: application/json",
-        "-d", '{"username":"gestor","password":"demo12345"}', f"{server}/api/auth/token/",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"username":"gestor","password":"demo12345"}',
+        f"{server}/api/auth/token/",
     )
     jwt = json.loads(login.stdout)["access"]
     # The seed's command, word for word but for the host.
     result = curl(
-        "-X", "POST", "-H", f"Authorization: Bearer {jwt}", "-H", "Content-Type: application/json",
-        "-d", '{"tipo_destino":"associado"}', "-D", "-", f"{server}/api/tokens/",
+        "-X",
+        "POST",
+        "-H",
+        f"Authorization: Bearer {jwt}",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"tipo_destino":"associado"}',
+        "-D",
+        "-",
+        f"{server}/api/tokens/",
     )
     head, _, body = result.stdout.partition("\n\n")
     assert head.startswith("HTTP/1.1 201"), result.stdout
@@ -392,27 +408,51 @@ def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: s
     assert "Cache-Control: no-store" in head
     invite = json.loads(body)
     assert set(invite) == {
-        "id", "codigo", "tipo_destino", "organizacao", "nucleos", "estado", "data_expiracao", "criado_em",
-        "gerado_por", "usado_em", "usado_por", "revogado_em", "revogado_por",
+        "id",
+        "codigo",
+        "tipo_destino",
+        "organizacao",
+        "nucleos",
+        "estado",
+        "data_expiracao",
+        "criado_em",
+        "gerado_por",
+        "usado_em",
+        "usado_por",
+        "revogado_em",
+        "revogado_por",
     }
     assert (invite["tipo_destino"], invite["estado"], invite["organizacao"]) == ("associado", "novo", None)
-    validated = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", json.dumps({"codigo": invite["codigo"]}),
-                     f"{server}/api/tokens/validate/")
+    validated = curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        json.dumps({"codigo": invite["codigo"]}),
+        f"{server}/api/tokens/validate/",
+    )
     assert json.loads(validated.stdout)["valido"] is True
     # The seed's other commands: revoke by code, list API tokens, read an invite's logs.
-    revoked = curl("-X", "POST", "-H", f"Authorization: Bearer {jwt}", f"{server}/api/tokens/{invite['codigo']}/revogar/")
+    revoked = curl(
+        "-X", "POST", "-H", f"Authorization: Bearer {jwt}", f"{server}/api/tokens/{invite['codigo']}/revogar/"
+    )
     assert json.loads(revoked.stdout)["estado"] == "revogado"
     listed = curl("-H", f"Authorization: Bearer {jwt}", f"{server}/api/api-tokens/")
     assert json.loads(listed.stdout)["results"] == []
     logs = curl("-H", f"Authorization: Bearer {jwt}", f"{server}/api/tokens/{invite['id']}/logs/")
     assert [row["evento"] for row in json.loads(logs.stdout)["results"]] == [
-        "convite_revogado", "convite_validado", "convite_gerado",
+        "convite_revogado",
+        "convite_validado",
+        "convite_gerado",
     ]
 
 
 def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: ExampleSite, tmp_path: Path) -> None:
     schema_file = tmp_path / "schema.json"
-    manage(site.env, "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(schema_file))
+    manage(
+        site.env, "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(schema_file)
+    )
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
     assert schema["components"]["securitySchemes"]["bearer"] == {
         "type": "http",

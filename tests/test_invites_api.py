@@ -95,7 +95,9 @@ def test_default_expiry_is_the_lifetime_setting(api_client, users, convites_sett
 
 def test_a_shorter_expiry_may_be_asked_for(api_client, users):
     wanted = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    data = create(api_client, users["admin"], {"tipo_destino": "associado", "data_expiracao": wanted.isoformat()}).json()
+    data = create(
+        api_client, users["admin"], {"tipo_destino": "associado", "data_expiracao": wanted.isoformat()}
+    ).json()
     assert parse_datetime(data["data_expiracao"]) == wanted
 
 
@@ -243,7 +245,9 @@ def test_wrong_methods_are_405(api_client, users, method):
 
 
 def test_the_sixth_invite_of_the_day_is_429_and_creates_nothing(api_client, users):
-    remaining = [create(api_client, users["admin"], {"tipo_destino": "associado"})["X-Convites-Restantes"] for _ in range(5)]
+    remaining = [
+        create(api_client, users["admin"], {"tipo_destino": "associado"})["X-Convites-Restantes"] for _ in range(5)
+    ]
     assert remaining == ["4", "3", "2", "1", "0"]
     response = create(api_client, users["admin"], {"tipo_destino": "associado"})
     error_of(response, 429, "invite_quota_exceeded")
@@ -338,7 +342,9 @@ def test_a_valid_code_costs_one_query_plus_its_audit_row(api_client, users, djan
 
 
 def test_an_unknown_code_is_404_and_audited_without_an_invite(api_client):
-    error_of(api_client.get(VALIDATE, {"codigo": tokens.generate(tokens.Kind.INVITE)}, **CLIENT), 404, "invite_not_found")
+    error_of(
+        api_client.get(VALIDATE, {"codigo": tokens.generate(tokens.Kind.INVITE)}, **CLIENT), 404, "invite_not_found"
+    )
     (failed,) = events("convite_validacao_falhou")
     assert (failed.target_type, failed.target_id, failed.ip) == ("", "", "203.0.113.9")
     assert failed.details == {"motivo": "invite_not_found"}

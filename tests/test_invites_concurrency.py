@@ -15,6 +15,7 @@ from tests.parallel import THREADS, race
 
 pytestmark = pytest.mark.parallel_db
 
+
 def test_of_many_concurrent_uses_exactly_one_wins(django_user_model):
     issuer = make_user(django_user_model, "emissor", role="admin")
     takers = [make_user(django_user_model, f"u{index}") for index in range(THREADS)]

@@ -280,7 +280,9 @@ def test_a_confined_admin_reads_only_their_organizations_audit(api_client, users
     assert outsider.pk in {row["usuario"] for row in api_client.get("/api/auditoria/").json()["results"]}
 
 
-def test_without_a_members_resolver_a_confined_admin_reaches_only_their_own(api_client, users, two_organizations, convites_settings):
+def test_without_a_members_resolver_a_confined_admin_reaches_only_their_own(
+    api_client, users, two_organizations, convites_settings
+):
     convites_settings(ORGANIZATION_MEMBERS_RESOLVER=None)
     token_row(users["usuario"])
     api_client.force_authenticate(users["admin"])

@@ -32,9 +32,7 @@ BAD_POSITIONS = [
 
 
 def cursor(position: str) -> str:
-    return base64.b64encode(
-        urlencode({"o": "0", "r": "0", "p": position}).encode()
-    ).decode()
+    return base64.b64encode(urlencode({"o": "0", "r": "0", "p": position}).encode()).decode()
 
 
 @pytest.fixture
@@ -76,9 +74,7 @@ def test_a_genuine_cursor_still_pages(root_client, users):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/api/api-tokens/", "/api/auditoria/"])
-@pytest.mark.parametrize(
-    "value", ["99999999999999999999", "-1", "0", "abc", "\x00", "1.0"]
-)
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "0", "abc", "\x00", "1.0"])
 def test_an_out_of_range_user_filter_is_a_400(root_client, url, value):
     response = root_client.get(url, {"usuario": value})
     assert response.status_code == 400, response.content

@@ -108,7 +108,11 @@ def test_the_username_throttle_counts_the_normalized_username(api_client, users,
 def test_the_login_hands_authenticate_the_normalized_username(api_client, users):
     assert login(api_client, "ｕｓｕａｒｉｏ").status_code == 200
     assert SessionFamily.objects.get().user == users["usuario"]
-    assert sessions.username_key("ｕｓｕａｒｉｏ") == sessions.username_key(" USUARIO ") == sessions.username_key("usuario")
+    assert (
+        sessions.username_key("ｕｓｕａｒｉｏ")
+        == sessions.username_key(" USUARIO ")
+        == sessions.username_key("usuario")
+    )
     assert sessions.username_key(55501234) is None
 
 
@@ -213,7 +217,9 @@ def test_the_migration_gives_existing_sessions_thirty_days(users):
     executor.migrate([("django_convites", "0008_totp_secrets")])
     old = MigrationExecutor(connection).loader.project_state([("django_convites", "0008_totp_secrets")]).apps
     created = timezone.now() - datetime.timedelta(days=2)
-    family = old.get_model("django_convites", "SessionFamily").objects.create(user_id=users["usuario"].pk, created_at=created)
+    family = old.get_model("django_convites", "SessionFamily").objects.create(
+        user_id=users["usuario"].pk, created_at=created
+    )
     executor = MigrationExecutor(connection)
     executor.migrate([("django_convites", "0009_session_absolute_end")])
     executor = MigrationExecutor(connection)
@@ -322,7 +328,9 @@ def test_the_login_page_is_throttled_per_ip(client, users, convites_settings):
     for username in ("usuario", "gestor"):
         assert client.post(SITE_LOGIN, {"username": username, "password": "errada"}).status_code == 200
     assert client.post(SITE_LOGIN, {"username": "admin", "password": "x"}).status_code == 429
-    assert client.post(SITE_LOGIN, {"username": "admin", "password": "x"}, REMOTE_ADDR="198.51.100.8").status_code == 302
+    assert (
+        client.post(SITE_LOGIN, {"username": "admin", "password": "x"}, REMOTE_ADDR="198.51.100.8").status_code == 302
+    )
 
 
 @pytest.mark.django_db

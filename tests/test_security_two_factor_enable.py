@@ -153,13 +153,17 @@ def test_enabling_writes_one_event_with_the_counts(users, api_client, tokens_of_
 
 
 @pytest.mark.parametrize("value", ["true", 1, 0, None, [], {}, "sim"])
-def test_a_manter_api_tokens_that_is_not_a_boolean_is_400_and_changes_nothing(users, api_client, tokens_of_gestor, value):
+def test_a_manter_api_tokens_that_is_not_a_boolean_is_400_and_changes_nothing(
+    users, api_client, tokens_of_gestor, value
+):
     other = login()
     api_client.credentials(**bearer(login().access))
     secret = api_client.post(ENROL).json()["segredo"]
     before = last_event_id()
     code = code_for(secret)
-    body = error_of(api_client.post(CONFIRM, {"codigo": code, "manter_api_tokens": value}, format="json"), 400, "invalid")
+    body = error_of(
+        api_client.post(CONFIRM, {"codigo": code, "manter_api_tokens": value}, format="json"), 400, "invalid"
+    )
     assert "manter_api_tokens" in body.get("errors", body)
     assert new_events(before) == []
     assert not TOTPDevice.objects.filter(confirmed=True).exists()
@@ -321,7 +325,9 @@ def test_a_user_whose_only_device_is_a_static_one_is_not_locked_out(static_only,
     assert not two_factor.has_device(static_only)
     pair = sessions.login(username="usuario", password="x")
     assert pair.family.two_factor is False
-    assert api_client.post("/api/auth/token/", {"username": "usuario", "password": "x"}, format="json").status_code == 200
+    assert (
+        api_client.post("/api/auth/token/", {"username": "usuario", "password": "x"}, format="json").status_code == 200
+    )
     assert api_client.get(HOST_VIEW, **bearer(pair.access)).json() == {"ok": True}
     browser = Client()
     browser.force_login(static_only)

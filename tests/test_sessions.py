@@ -123,7 +123,12 @@ def test_an_inactive_user_cannot_log_in(api_client, users):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"username": "usuario"}, {"username": ["usuario"], "password": "x"}, {"username": "u", "password": "x", "extra": 1}],
+    [
+        {},
+        {"username": "usuario"},
+        {"username": ["usuario"], "password": "x"},
+        {"username": "u", "password": "x", "extra": 1},
+    ],
 )
 def test_bad_login_bodies_are_400(api_client, users, body):
     response = api_client.post(LOGIN, body, format="json")
@@ -263,7 +268,11 @@ def rsa_keys():
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -274,6 +283,7 @@ def test_rs256_signs_with_the_private_key_and_refuses_hs256_confusion(api_client
     assert jwt.get_unverified_header(pair["access"])["alg"] == "RS256"
     assert bearer(pair["access"]).get(WHOAMI).status_code == 200
     claims = claims_of(pair["access"])
+
     # The classic confusion: an HS256 token whose HMAC key is the public key everyone knows.
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -463,7 +473,9 @@ def test_cleanup_deletes_expired_tokens_and_dead_sessions(api_client, users):
     long_ago = timezone.now() - datetime.timedelta(days=3)
     old_family = claims_of(old["access"])["sid"]
     SessionFamily.objects.filter(pk=old_family).update(created_at=long_ago)
-    RefreshToken.objects.filter(family_id=old_family).update(created_at=long_ago, expires_at=long_ago + datetime.timedelta(days=1))
+    RefreshToken.objects.filter(family_id=old_family).update(
+        created_at=long_ago, expires_at=long_ago + datetime.timedelta(days=1)
+    )
     out = StringIO()
     call_command("convites_cleanup", "--batch-size", "1", stdout=out)
     assert "Deleted 1 expired refresh tokens, 1 ended sessions" in out.getvalue()
@@ -544,9 +556,11 @@ def test_es256_works_and_refuses_a_token_signed_with_another_key_pair(api_client
         private = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        public = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         return private, public
 
     private, public = pem_pair()

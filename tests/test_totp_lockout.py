@@ -117,7 +117,11 @@ def test_past_the_cap_even_a_right_code_is_refused(convites_settings, user, devi
     before = timezone.now()
     # The third wrong code in a row is refused like any wrong code, and starts the lockout.
     assert not two_factor.verify_user(user, wrong(device))
-    assert before + datetime.timedelta(seconds=599) <= locked_until(user) <= timezone.now() + datetime.timedelta(seconds=600)
+    assert (
+        before + datetime.timedelta(seconds=599)
+        <= locked_until(user)
+        <= timezone.now() + datetime.timedelta(seconds=600)
+    )
     code = right(device)
     with pytest.raises(OtpLocked) as caught:
         two_factor.verify_user(user, code)
@@ -282,7 +286,9 @@ def test_confirming_a_device_is_refused_past_the_cap(convites_settings, user):
 
 def test_a_login_without_the_password_never_reaches_the_counter(convites_settings, user, device):
     convites_settings(TOTP_FAILURE_LIMIT=1)
-    response = APIClient().post(LOGIN, {"username": "usuario", "password": "wrong", "otp": wrong(device)}, format="json")
+    response = APIClient().post(
+        LOGIN, {"username": "usuario", "password": "wrong", "otp": wrong(device)}, format="json"
+    )
     error_of(response, 401, "invalid_credentials")
     assert failures(user) == 0 and not TwoFactorLimit.objects.exists()
     # And a stranger's wrong passwords cannot lock the user out.

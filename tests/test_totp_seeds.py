@@ -128,7 +128,9 @@ def test_the_api_enrols_an_encrypted_device(encrypted, api_client, users):
     api_client.force_authenticate(users["gestor"])
     data = api_client.post("/api/2fa/totp/").json()
     assert TotpSecret.objects.count() == 1
-    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(data["segredo"])}, format="json").json()["ativo"]
+    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(data["segredo"])}, format="json").json()[
+        "ativo"
+    ]
     assert totp_seeds.seed(TOTPDevice.objects.get()).hex() == seed_hex(data["segredo"])
 
 

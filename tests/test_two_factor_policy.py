@@ -138,7 +138,10 @@ def test_an_api_token_passes(users, api_client, convites_settings):
 def test_the_middleware_before_django_otps_warns(settings):
     ids = [m.id for m in checks.check_middleware()]
     assert ids == []
-    settings.MIDDLEWARE = [checks.TWO_FACTOR_MIDDLEWARE, *[m for m in settings.MIDDLEWARE if m != checks.TWO_FACTOR_MIDDLEWARE]]
+    settings.MIDDLEWARE = [
+        checks.TWO_FACTOR_MIDDLEWARE,
+        *[m for m in settings.MIDDLEWARE if m != checks.TWO_FACTOR_MIDDLEWARE],
+    ]
     assert [m.id for m in checks.check_middleware()] == ["django_convites.W002"]
 
 
@@ -150,7 +153,6 @@ def test_required_roles_must_be_role_names(value):
     assert check_id == "django_convites.E033"
     assert validate(value) is not None
     assert validate(["root", "admin"]) is None and validate([]) is None
-
 
 
 def test_turning_two_factor_on_ends_the_other_jwt_sessions_opened_without_it(users, api_client):

@@ -90,7 +90,9 @@ class JSONParser(parsers.JSONParser):
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError):
-            raise ParseError(_("JSON parse error: the body is not valid %(encoding)s.") % {"encoding": encoding}) from None
+            raise ParseError(
+                _("JSON parse error: the body is not valid %(encoding)s.") % {"encoding": encoding}
+            ) from None
         try:
             data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError:

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,23 +16,47 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event', models.CharField(max_length=64, verbose_name='event')),
-                ('target_type', models.CharField(blank=True, max_length=32, verbose_name='target type')),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name='target id')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=512, verbose_name='user agent')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('details', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='details')),
-                ('actor', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event", models.CharField(max_length=64, verbose_name="event")),
+                ("target_type", models.CharField(blank=True, max_length=32, verbose_name="target type")),
+                ("target_id", models.CharField(blank=True, max_length=64, verbose_name="target id")),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("user_agent", models.CharField(blank=True, max_length=512, verbose_name="user agent")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "details",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        verbose_name="details",
+                    ),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ('-id',),
-                'indexes': [models.Index(fields=['actor', 'id'], name='convites_audit_actor_idx'), models.Index(fields=['event', 'id'], name='convites_audit_event_idx'), models.Index(fields=['target_type', 'target_id', 'id'], name='convites_audit_target_idx'), models.Index(fields=['created_at'], name='convites_audit_created_idx')],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ("-id",),
+                "indexes": [
+                    models.Index(fields=["actor", "id"], name="convites_audit_actor_idx"),
+                    models.Index(fields=["event", "id"], name="convites_audit_event_idx"),
+                    models.Index(fields=["target_type", "target_id", "id"], name="convites_audit_target_idx"),
+                    models.Index(fields=["created_at"], name="convites_audit_created_idx"),
+                ],
             },
         ),
     ]

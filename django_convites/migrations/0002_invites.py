@@ -9,50 +9,126 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0001_initial'),
+        ("django_convites", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invite',
+            name="Invite",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('code_digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='code digest')),
-                ('target_type', models.CharField(max_length=32, verbose_name='target type')),
-                ('organization_ref', models.CharField(blank=True, default='', max_length=64, verbose_name='organization')),
-                ('nucleus_refs', models.JSONField(blank=True, default=list, verbose_name='nuclei')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('issued_by', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='issued by')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
-                ('used_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='used by')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "code_digest",
+                    models.CharField(editable=False, max_length=64, unique=True, verbose_name="code digest"),
+                ),
+                ("target_type", models.CharField(max_length=32, verbose_name="target type")),
+                (
+                    "organization_ref",
+                    models.CharField(blank=True, default="", max_length=64, verbose_name="organization"),
+                ),
+                ("nucleus_refs", models.JSONField(blank=True, default=list, verbose_name="nuclei")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked at")),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="issued by",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="revoked by",
+                    ),
+                ),
+                (
+                    "used_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="used by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invite',
-                'verbose_name_plural': 'invites',
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['issued_by', '-created_at'], name='convites_invite_issuer_idx'), models.Index(fields=['-created_at'], name='convites_invite_created_idx'), models.Index(fields=['organization_ref', '-created_at'], name='convites_invite_org_idx'), models.Index(fields=['expires_at'], name='convites_invite_expires_idx'), models.Index(fields=['used_at'], name='convites_invite_used_idx'), models.Index(fields=['revoked_at'], name='convites_invite_revoked_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('used_at__isnull', True), ('revoked_at__isnull', True), _connector='OR'), name='convites_invite_used_or_revoked'), models.CheckConstraint(condition=models.Q(('used_by__isnull', True), ('used_at__isnull', False), _connector='OR'), name='convites_invite_used_by_needs_used_at'), models.CheckConstraint(condition=models.Q(('revoked_by__isnull', True), ('revoked_at__isnull', False), _connector='OR'), name='convites_invite_revoked_by_needs_at'), models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='convites_invite_expires_after_created'), models.CheckConstraint(condition=models.Q(('target_type', ''), _negated=True), name='convites_invite_target_type_set')],
+                "verbose_name": "invite",
+                "verbose_name_plural": "invites",
+                "ordering": ("-created_at", "-id"),
+                "indexes": [
+                    models.Index(fields=["issued_by", "-created_at"], name="convites_invite_issuer_idx"),
+                    models.Index(fields=["-created_at"], name="convites_invite_created_idx"),
+                    models.Index(fields=["organization_ref", "-created_at"], name="convites_invite_org_idx"),
+                    models.Index(fields=["expires_at"], name="convites_invite_expires_idx"),
+                    models.Index(fields=["used_at"], name="convites_invite_used_idx"),
+                    models.Index(fields=["revoked_at"], name="convites_invite_revoked_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("used_at__isnull", True), ("revoked_at__isnull", True), _connector="OR"),
+                        name="convites_invite_used_or_revoked",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("used_by__isnull", True), ("used_at__isnull", False), _connector="OR"),
+                        name="convites_invite_used_by_needs_used_at",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("revoked_by__isnull", True), ("revoked_at__isnull", False), _connector="OR"
+                        ),
+                        name="convites_invite_revoked_by_needs_at",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                        name="convites_invite_expires_after_created",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("target_type", ""), _negated=True), name="convites_invite_target_type_set"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InviteQuota',
+            name="InviteQuota",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='invites created')),
-                ('issuer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='issuer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                ("count", models.PositiveIntegerField(default=0, verbose_name="invites created")),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="issuer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invite quota',
-                'verbose_name_plural': 'invite quotas',
-                'indexes': [models.Index(fields=['day'], name='convites_quota_day_idx')],
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'day'), name='convites_quota_issuer_day_uniq')],
+                "verbose_name": "invite quota",
+                "verbose_name_plural": "invite quotas",
+                "indexes": [models.Index(fields=["day"], name="convites_quota_day_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("issuer", "day"), name="convites_quota_issuer_day_uniq")
+                ],
             },
         ),
     ]

@@ -9,37 +9,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0002_invites'),
+        ("django_convites", "0002_invites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(blank=True, max_length=100, verbose_name='name')),
-                ('scope', models.CharField(choices=[('read', 'read'), ('write', 'write'), ('admin', 'admin')], max_length=8, verbose_name='scope')),
-                ('digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='digest')),
-                ('prefix', models.CharField(editable=False, max_length=8, verbose_name='prefix')),
-                ('allowed_ips', models.JSONField(blank=True, default=list, verbose_name='allowed networks')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used at')),
-                ('last_used_ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='last used from')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
-                ('rotated_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_convites.apitoken', verbose_name='rotated from')),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="name")),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("read", "read"), ("write", "write"), ("admin", "admin")],
+                        max_length=8,
+                        verbose_name="scope",
+                    ),
+                ),
+                ("digest", models.CharField(editable=False, max_length=64, unique=True, verbose_name="digest")),
+                ("prefix", models.CharField(editable=False, max_length=8, verbose_name="prefix")),
+                ("allowed_ips", models.JSONField(blank=True, default=list, verbose_name="allowed networks")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("expires_at", models.DateTimeField(blank=True, null=True, verbose_name="expires at")),
+                ("last_used_at", models.DateTimeField(blank=True, null=True, verbose_name="last used at")),
+                ("last_used_ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="last used from")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked at")),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="revoked by",
+                    ),
+                ),
+                (
+                    "rotated_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="django_convites.apitoken",
+                        verbose_name="rotated from",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'verbose_name_plural': 'API tokens',
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['user', '-created_at'], name='convites_apitoken_user_idx'), models.Index(fields=['-created_at'], name='convites_apitoken_created_idx'), models.Index(fields=['last_used_at'], name='convites_apitoken_used_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('scope__in', ['read', 'write', 'admin'])), name='convites_apitoken_scope_known'), models.CheckConstraint(condition=models.Q(('expires_at__isnull', True), ('expires_at__gt', models.F('created_at')), _connector='OR'), name='convites_apitoken_expires_after_created'), models.CheckConstraint(condition=models.Q(('revoked_by__isnull', True), ('revoked_at__isnull', False), _connector='OR'), name='convites_apitoken_revoked_by_needs_at')],
+                "verbose_name": "API token",
+                "verbose_name_plural": "API tokens",
+                "ordering": ("-created_at", "-id"),
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="convites_apitoken_user_idx"),
+                    models.Index(fields=["-created_at"], name="convites_apitoken_created_idx"),
+                    models.Index(fields=["last_used_at"], name="convites_apitoken_used_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("scope__in", ["read", "write", "admin"])),
+                        name="convites_apitoken_scope_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expires_at__isnull", True), ("expires_at__gt", models.F("created_at")), _connector="OR"
+                        ),
+                        name="convites_apitoken_expires_after_created",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("revoked_by__isnull", True), ("revoked_at__isnull", False), _connector="OR"
+                        ),
+                        name="convites_apitoken_revoked_by_needs_at",
+                    ),
+                ],
             },
         ),
     ]

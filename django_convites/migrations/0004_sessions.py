@@ -9,65 +9,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0003_api_tokens'),
+        ("django_convites", "0003_api_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionFamily',
+            name="SessionFamily",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('last_refreshed_at', models.DateTimeField(blank=True, null=True, verbose_name='last refreshed at')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=512, verbose_name='user agent')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('revoked_reason', models.CharField(blank=True, max_length=32, verbose_name='why it was revoked')),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("last_refreshed_at", models.DateTimeField(blank=True, null=True, verbose_name="last refreshed at")),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("user_agent", models.CharField(blank=True, max_length=512, verbose_name="user agent")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked at")),
+                ("revoked_reason", models.CharField(blank=True, max_length=32, verbose_name="why it was revoked")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ('-created_at', '-id'),
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ("-created_at", "-id"),
             },
         ),
         migrations.CreateModel(
-            name='RefreshToken',
+            name="RefreshToken",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='digest')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_convites.refreshtoken', verbose_name='replaces')),
-                ('family', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refresh_tokens', to='django_convites.sessionfamily', verbose_name='session')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("digest", models.CharField(editable=False, max_length=64, unique=True, verbose_name="digest")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="django_convites.refreshtoken",
+                        verbose_name="replaces",
+                    ),
+                ),
+                (
+                    "family",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refresh_tokens",
+                        to="django_convites.sessionfamily",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'refresh token',
-                'verbose_name_plural': 'refresh tokens',
+                "verbose_name": "refresh token",
+                "verbose_name_plural": "refresh tokens",
             },
         ),
         migrations.AddIndex(
-            model_name='sessionfamily',
-            index=models.Index(fields=['user', '-created_at'], name='convites_family_user_idx'),
+            model_name="sessionfamily",
+            index=models.Index(fields=["user", "-created_at"], name="convites_family_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='sessionfamily',
-            index=models.Index(fields=['revoked_at'], name='convites_family_revoked_idx'),
+            model_name="sessionfamily",
+            index=models.Index(fields=["revoked_at"], name="convites_family_revoked_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sessionfamily',
-            constraint=models.CheckConstraint(condition=models.Q(('revoked_at__isnull', True), models.Q(('revoked_reason', ''), _negated=True), _connector='OR'), name='convites_family_revoked_why'),
+            model_name="sessionfamily",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("revoked_at__isnull", True), models.Q(("revoked_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="convites_family_revoked_why",
+            ),
         ),
         migrations.AddIndex(
-            model_name='refreshtoken',
-            index=models.Index(fields=['expires_at'], name='convites_refresh_expires_idx'),
+            model_name="refreshtoken",
+            index=models.Index(fields=["expires_at"], name="convites_refresh_expires_idx"),
         ),
         migrations.AddConstraint(
-            model_name='refreshtoken',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='convites_refresh_expires_after_created'),
+            model_name="refreshtoken",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                name="convites_refresh_expires_after_created",
+            ),
         ),
     ]

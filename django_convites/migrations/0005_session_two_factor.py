@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0004_sessions'),
+        ("django_convites", "0004_sessions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sessionfamily',
-            name='two_factor',
-            field=models.BooleanField(default=False, verbose_name='second factor proved'),
+            model_name="sessionfamily",
+            name="two_factor",
+            field=models.BooleanField(default=False, verbose_name="second factor proved"),
         ),
     ]

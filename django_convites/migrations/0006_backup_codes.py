@@ -7,40 +7,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0005_session_two_factor'),
+        ("django_convites", "0005_session_two_factor"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BackupCodeDevice',
+            name="BackupCodeDevice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='The human-readable name of this device.', max_length=64)),
-                ('confirmed', models.BooleanField(default=True, help_text='Is this device ready for use?')),
-                ('user', models.ForeignKey(help_text='The user that this device belongs to.', on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="The human-readable name of this device.", max_length=64)),
+                ("confirmed", models.BooleanField(default=True, help_text="Is this device ready for use?")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        help_text="The user that this device belongs to.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'backup code set',
-                'verbose_name_plural': 'backup code sets',
-                'abstract': False,
+                "verbose_name": "backup code set",
+                "verbose_name_plural": "backup code sets",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='BackupCode',
+            name="BackupCode",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('digest', models.CharField(max_length=64, verbose_name='digest')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='django_convites.backupcodedevice', verbose_name='backup code set')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("digest", models.CharField(max_length=64, verbose_name="digest")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="codes",
+                        to="django_convites.backupcodedevice",
+                        verbose_name="backup code set",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'backup code',
-                'verbose_name_plural': 'backup codes',
-                'constraints': [models.UniqueConstraint(fields=('device', 'digest'), name='convites_backup_code_unique')],
+                "verbose_name": "backup code",
+                "verbose_name_plural": "backup codes",
+                "constraints": [
+                    models.UniqueConstraint(fields=("device", "digest"), name="convites_backup_code_unique")
+                ],
             },
         ),
     ]

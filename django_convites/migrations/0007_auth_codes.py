@@ -7,47 +7,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0006_backup_codes'),
+        ("django_convites", "0006_backup_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuthCodeLimit',
+            name="AuthCodeLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='last code sent at')),
-                ('consecutive_failures', models.PositiveIntegerField(default=0, verbose_name='wrong codes in a row')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='no new code until')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_sent_at", models.DateTimeField(blank=True, null=True, verbose_name="last code sent at")),
+                ("consecutive_failures", models.PositiveIntegerField(default=0, verbose_name="wrong codes in a row")),
+                ("locked_until", models.DateTimeField(blank=True, null=True, verbose_name="no new code until")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'authentication code limit',
-                'verbose_name_plural': 'authentication code limits',
+                "verbose_name": "authentication code limit",
+                "verbose_name_plural": "authentication code limits",
             },
         ),
         migrations.CreateModel(
-            name='AuthCode',
+            name="AuthCode",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('digest', models.CharField(editable=False, max_length=64, verbose_name='digest')),
-                ('purpose', models.CharField(max_length=32, verbose_name='purpose')),
-                ('channel', models.CharField(blank=True, default='', max_length=32, verbose_name='channel')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('replaced_at', models.DateTimeField(blank=True, null=True, verbose_name='replaced at')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='wrong tries')),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("digest", models.CharField(editable=False, max_length=64, verbose_name="digest")),
+                ("purpose", models.CharField(max_length=32, verbose_name="purpose")),
+                ("channel", models.CharField(blank=True, default="", max_length=32, verbose_name="channel")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                ("replaced_at", models.DateTimeField(blank=True, null=True, verbose_name="replaced at")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="wrong tries")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'authentication code',
-                'verbose_name_plural': 'authentication codes',
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['user', '-created_at'], name='convites_authcode_user_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('attempts__lte', 5)), name='convites_authcode_attempts_max'), models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='convites_authcode_expires_after_created')],
+                "verbose_name": "authentication code",
+                "verbose_name_plural": "authentication codes",
+                "ordering": ("-created_at", "-id"),
+                "indexes": [models.Index(fields=["user", "-created_at"], name="convites_authcode_user_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("attempts__lte", 5)), name="convites_authcode_attempts_max"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                        name="convites_authcode_expires_after_created",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,23 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0007_auth_codes'),
-        ('otp_totp', '0003_add_timestamps'),
+        ("django_convites", "0007_auth_codes"),
+        ("otp_totp", "0003_add_timestamps"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TotpSecret',
+            name="TotpSecret",
             fields=[
-                ('device', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='convites_secret', serialize=False, to='otp_totp.totpdevice', verbose_name='device')),
-                ('ciphertext', models.TextField(verbose_name='encrypted seed')),
-                ('last_t', models.BigIntegerField(default=-1, verbose_name='last time step used')),
+                (
+                    "device",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="convites_secret",
+                        serialize=False,
+                        to="otp_totp.totpdevice",
+                        verbose_name="device",
+                    ),
+                ),
+                ("ciphertext", models.TextField(verbose_name="encrypted seed")),
+                ("last_t", models.BigIntegerField(default=-1, verbose_name="last time step used")),
             ],
             options={
-                'verbose_name': 'encrypted TOTP seed',
-                'verbose_name_plural': 'encrypted TOTP seeds',
+                "verbose_name": "encrypted TOTP seed",
+                "verbose_name_plural": "encrypted TOTP seeds",
             },
         ),
     ]

@@ -14,16 +14,15 @@ def set_absolute_end(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_convites', '0008_totp_secrets'),
+        ("django_convites", "0008_totp_secrets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sessionfamily',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='ends at'),
+            model_name="sessionfamily",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="ends at"),
         ),
         migrations.RunPython(set_absolute_end, migrations.RunPython.noop, elidable=True),
     ]

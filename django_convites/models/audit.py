@@ -25,9 +25,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         """Delete events created before ``cutoff``, oldest first, ``batch_size`` rows per statement."""
         deleted = 0
         while True:
-            ids = list(
-                self.filter(created_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:batch_size]
-            )
+            ids = list(self.filter(created_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:batch_size])
             if not ids:
                 return deleted
             deleted += models.QuerySet(self.model, using=self.db).filter(id__in=ids)._raw_delete(self.db)

@@ -264,7 +264,9 @@ def rotate_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = No
 
 def _rotated_expiry(old: ApiToken, now: datetime.datetime) -> datetime.datetime | None:
     longest = app_settings.API_TOKEN_MAX_LIFETIME
-    lifetime = longest if old.expires_at is None else min(old.expires_at - old.created_at, longest or datetime.timedelta.max)
+    lifetime = (
+        longest if old.expires_at is None else min(old.expires_at - old.created_at, longest or datetime.timedelta.max)
+    )
     if lifetime is None:
         return None
     try:
@@ -294,7 +296,9 @@ def bulk_revoke(tokens_: QuerySet[ApiToken], *, actor: Any = None, meta: Request
 def live_api_tokens(user: Any, *, now: datetime.datetime | None = None) -> QuerySet[ApiToken]:
     """``user``'s tokens that still authenticate: not revoked, not expired."""
     now = now or timezone.now()
-    return ApiToken.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, revoked_at__isnull=True)
+    return ApiToken.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, revoked_at__isnull=True
+    )
 
 
 def revoke_for_new_factor(user: Any) -> int:
@@ -365,7 +369,9 @@ def authenticate(
         error = IPNotAllowed()
     if error is not None:
         reason = "user_inactive" if isinstance(error, InactiveUser) else error.code
-        signals.api_token_denied.send(sender=ApiToken, actor=user, target=target, meta=meta(), details={"motivo": reason})
+        signals.api_token_denied.send(
+            sender=ApiToken, actor=user, target=target, meta=meta(), details={"motivo": reason}
+        )
         raise error
     if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
         _record_use(token_id, user, target, now, client_ip(), meta())

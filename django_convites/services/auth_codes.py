@@ -185,7 +185,9 @@ def _unusable(auth_code: AuthCode, now: datetime.datetime) -> ConvitesError | No
     return None
 
 
-def _fail(user: Any, auth_code: AuthCode | None, error: ConvitesError, meta: RequestMeta | None, **extra: Any) -> ConvitesError:
+def _fail(
+    user: Any, auth_code: AuthCode | None, error: ConvitesError, meta: RequestMeta | None, **extra: Any
+) -> ConvitesError:
     details: dict[str, Any] = {"motivo": error.code}
     if auth_code is not None:
         details["finalidade"] = auth_code.purpose

@@ -156,7 +156,8 @@ def _expiry(requested: datetime.datetime | None, now: datetime.datetime) -> date
     longest = app_settings.INVITE_MAX_LIFETIME
     if requested > now + longest:
         raise InvalidField(
-            "data_expiracao", _("Must be at most %(days)s days from now.") % {"days": f"{longest.total_seconds() / 86400:g}"}
+            "data_expiracao",
+            _("Must be at most %(days)s days from now.") % {"days": f"{longest.total_seconds() / 86400:g}"},
         )
     return requested
 
@@ -247,7 +248,9 @@ def validate_invite(code: object, *, actor: Any = None, meta: RequestMeta | None
     """
     parsed = parse_code(code)
     invite = Invite.objects.filter(code_digest=parsed.digest).first()
-    error: ConvitesError | None = InviteNotFound() if invite is None else _unusable(invite, timezone.now(), validating=True)
+    error: ConvitesError | None = (
+        InviteNotFound() if invite is None else _unusable(invite, timezone.now(), validating=True)
+    )
     if error is not None:
         signals.invite_validation_failed.send(
             sender=Invite, actor=actor, target=invite, meta=meta, details={"motivo": error.code}
@@ -334,7 +337,9 @@ def _issuer_problem(invite: Invite) -> str | None:
 def _withdraw(invite: Invite, reason: str, now: datetime.datetime, meta: RequestMeta | None) -> bool:
     """Revoke an open ``invite`` whose issuer lost the right to grant it; audited with the ``motivo``."""
     with transaction.atomic():
-        revoked = Invite.objects.filter(pk=invite.pk, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+        revoked = Invite.objects.filter(pk=invite.pk, used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
         if revoked:
             invite.revoked_at = now
             signals.invite_revoked.send(sender=Invite, actor=None, target=invite, meta=meta, details={"motivo": reason})
@@ -354,14 +359,18 @@ def withdraw_ungrantable_invites(issuer: Any, *, meta: RequestMeta | None = None
     return count
 
 
-def withdraw_on_user_save(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+def withdraw_on_user_save(
+    sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any
+) -> None:
     """``post_save`` of the user model: a saved user may have lost the right to their open invites."""
     if created or (update_fields is not None and not set(update_fields) & {"is_active", "is_superuser", "is_staff"}):
         return
     withdraw_ungrantable_invites(instance)
 
 
-def withdraw_on_group_change(sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any) -> None:
+def withdraw_on_group_change(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+) -> None:
     """``m2m_changed`` of the user model's groups: the users who left a group may have lost a role."""
     if action not in {"post_remove", "post_clear", "post_add"}:
         return
@@ -384,7 +393,9 @@ def subject(invite: Invite) -> Subject:
 
 
 def _new_invite(issuer: Any, organization_key: Any) -> Subject:
-    return Subject(owner_id=issuer.pk, organization=orgs.stored_reference(organization_key) or None, has_organization=True)
+    return Subject(
+        owner_id=issuer.pk, organization=orgs.stored_reference(organization_key) or None, has_organization=True
+    )
 
 
 def _check_may_act(user: Any, invite: Invite, action: Action) -> str | None:

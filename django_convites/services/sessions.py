@@ -171,7 +171,9 @@ def _login_failed(user: Any, username: str, error: ConvitesError, meta: RequestM
     return error
 
 
-def _issue_pair(family: SessionFamily, user_id: Any, now: datetime.datetime, parent: RefreshToken | None = None) -> TokenPair:
+def _issue_pair(
+    family: SessionFamily, user_id: Any, now: datetime.datetime, parent: RefreshToken | None = None
+) -> TokenPair:
     """A new pair of ``family``; neither token outlives the family's absolute end."""
     ends_at = session_end(family)
     secret = tokens.generate(tokens.Kind.REFRESH)
@@ -259,7 +261,9 @@ def _revoke_for_reuse(family: SessionFamily, now: datetime.datetime, meta: Reque
     """Revoke the family in one UPDATE that outlives the failed request and record it; the error to raise."""
 
     def revoke() -> None:
-        SessionFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="reuso")
+        SessionFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="reuso"
+        )
 
     run_despite_rollback(revoke, using=router.db_for_write(SessionFamily))
     signals.refresh_reused.send(sender=SessionFamily, actor=family.user, target=family, meta=meta, details={})
@@ -303,7 +307,9 @@ def end_all_sessions(user: Any, *, reason: str, actor: Any = None, meta: Request
     """Revoke every live family of ``user`` in one UPDATE (a password change, a deactivation)."""
     now = timezone.now()
     with transaction.atomic():
-        ended = SessionFamily.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now, revoked_reason=reason)
+        ended = SessionFamily.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
         if ended:
             signals.session_revoked.send(
                 sender=SessionFamily, actor=actor, target=None, meta=meta, details={"motivo": reason, "sessoes": ended}

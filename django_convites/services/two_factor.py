@@ -184,7 +184,9 @@ def verify(device: TOTPDevice, code: object, now: float | None = None) -> bool:
     return bool(steps.filter(pk=device.pk, last_t__lt=step).update(last_t=step))
 
 
-def _fail(user: Any, device: Any, meta: RequestMeta | None, action: str, error: ConvitesError | None = None) -> ConvitesError:
+def _fail(
+    user: Any, device: Any, meta: RequestMeta | None, action: str, error: ConvitesError | None = None
+) -> ConvitesError:
     details = {"acao": action} if error is None else {"acao": action, "motivo": error.code}
     signals.two_factor_failed.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
     return OtpRejected() if error is None else error
@@ -376,7 +378,11 @@ def new_backup_codes(user: Any, code: object, *, meta: RequestMeta | None = None
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     devices = confirmed_devices(user)
     if not devices or not _checked(
-        user, lambda: any(verify(device, code) for device in devices), meta=meta, action="codigos_backup", target=devices[0]
+        user,
+        lambda: any(verify(device, code) for device in devices),
+        meta=meta,
+        action="codigos_backup",
+        target=devices[0],
     ):
         raise _fail(user, devices[0] if devices else None, meta, "codigos_backup")
     return backup_codes.generate(user, meta=meta)
@@ -397,9 +403,9 @@ def unlock(user: Any, *, actor: Any, meta: RequestMeta | None = None) -> bool:
         if row is None:
             return False
         failures, locked_until = row
-        cleared = TwoFactorLimit.objects.filter(Q(consecutive_failures__gt=0) | Q(locked_until__gt=now), pk=user.pk).update(
-            consecutive_failures=0, locked_until=None
-        )
+        cleared = TwoFactorLimit.objects.filter(
+            Q(consecutive_failures__gt=0) | Q(locked_until__gt=now), pk=user.pk
+        ).update(consecutive_failures=0, locked_until=None)
         if cleared:
             signals.two_factor_unlocked.send(
                 sender=TwoFactorLimit,

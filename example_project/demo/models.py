@@ -35,7 +35,9 @@ class Nucleo(models.Model):
         on_delete=models.CASCADE,
         related_name="nucleos",
     )
-    membros = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="membros", related_name="nucleos", blank=True)
+    membros = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="membros", related_name="nucleos", blank=True
+    )
 
     class Meta:
         verbose_name = "núcleo"

@@ -77,7 +77,9 @@ def submit(page: Page, button: str = "main form button[type=submit]", *, status:
         page.click(button)
     response: Response | None = navigation.value
     assert response is not None
-    assert response.status == status, f"{response.url} answered {response.status}:\n{page.locator('body').inner_text()[:500]}"
+    assert response.status == status, (
+        f"{response.url} answered {response.status}:\n{page.locator('body').inner_text()[:500]}"
+    )
 
 
 def log_in(page: Page, base: str, password: str) -> None:

@@ -117,7 +117,14 @@ def check_install(wheel: Path) -> None:
         example_env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
         example_env["DATABASE_URL"] = f"sqlite:///{home / 'example.sqlite3'}"
         example = [python, ROOT / "example_project" / "manage.py"]
-        where = run(*example, "shell", "-c", "import django_convites; print(django_convites.__file__)", cwd=home, env=example_env)
+        where = run(
+            *example,
+            "shell",
+            "-c",
+            "import django_convites; print(django_convites.__file__)",
+            cwd=home,
+            env=example_env,
+        )
         assert str(home / "venv") in where, f"example imported the source tree: {where}"
         run(*example, "check", cwd=home, env=example_env)
         run(*example, "demo", "--noserve", cwd=home, env=example_env)

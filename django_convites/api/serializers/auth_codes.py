@@ -22,7 +22,7 @@ class IssuedAuthCodeSerializer(serializers.Serializer):  # type: ignore[type-arg
 
     id = serializers.IntegerField(source="auth_code.pk")
     expira_em = serializers.DateTimeField(source="auth_code.expires_at")
-    canal = serializers.CharField(source="channel", help_text="How the code was sent: \"email\", \"sms\", ...")
+    canal = serializers.CharField(source="channel", help_text='How the code was sent: "email", "sms", ...')
 
 
 class AuthCodeSerializer(StrictSerializer):

@@ -47,7 +47,9 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
 
-    @document(operation_id="api_tokens_criar", request=ApiTokenCreateSerializer, responses={201: CreatedApiTokenSerializer})
+    @document(
+        operation_id="api_tokens_criar", request=ApiTokenCreateSerializer, responses={201: CreatedApiTokenSerializer}
+    )
     def post(self, request: Request) -> Response:
         body = ApiTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -26,7 +26,9 @@ class AuthCodeIssueView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="codigos_gerar", request=AuthCodeRequestSerializer, responses={201: IssuedAuthCodeSerializer})
+    @document(
+        operation_id="codigos_gerar", request=AuthCodeRequestSerializer, responses={201: IssuedAuthCodeSerializer}
+    )
     def post(self, request: Request) -> Response:
         body = AuthCodeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -124,7 +124,9 @@ class BackupCodesView(NoStoreMixin, ConvitesAPIView):
     two_factor_exempt = True
     throttle_classes = [TwoFactorThrottle]
 
-    @document(operation_id="2fa_codigos_backup", request=TwoFactorCodeSerializer, responses={201: BackupCodesSerializer})
+    @document(
+        operation_id="2fa_codigos_backup", request=TwoFactorCodeSerializer, responses={201: BackupCodesSerializer}
+    )
     def post(self, request: Request) -> Response:
         body = TwoFactorCodeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

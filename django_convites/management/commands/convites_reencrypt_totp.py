@@ -25,7 +25,9 @@ class Command(BaseCommand):
         if not totp_seeds.enabled():
             raise CommandError("TOTP_ENCRYPTION_KEYS is empty: set the keys first (the new key first in the list).")
         if decrypt:
-            opened = sum(totp_seeds.unseal(device) for device in TOTPDevice.objects.filter(convites_secret__isnull=False))
+            opened = sum(
+                totp_seeds.unseal(device) for device in TOTPDevice.objects.filter(convites_secret__isnull=False)
+            )
             self.stdout.write(f"{opened} TOTP seeds stored in plaintext again.")
             return
         rotated = 0
@@ -33,4 +35,6 @@ class Command(BaseCommand):
             totp_seeds.rotate(sealed)
             rotated += 1
         sealed_now = sum(totp_seeds.seal(device) for device in TOTPDevice.objects.filter(convites_secret__isnull=True))
-        self.stdout.write(f"{rotated} TOTP seeds re-encrypted under the first key, {sealed_now} encrypted for the first time.")
+        self.stdout.write(
+            f"{rotated} TOTP seeds re-encrypted under the first key, {sealed_now} encrypted for the first time."
+        )

@@ -20,13 +20,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", help="Username of the tokens' owner.")
         parser.add_argument("--scope", choices=Scope.values, help="Only tokens of this scope.")
-        parser.add_argument("--older-than", type=int, metavar="DAYS", help="Only tokens created more than DAYS days ago.")
+        parser.add_argument(
+            "--older-than", type=int, metavar="DAYS", help="Only tokens created more than DAYS days ago."
+        )
         parser.add_argument("--dry-run", action="store_true", help="Count what would be revoked; revoke nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         username, scope, days = options["user"], options["scope"], options["older_than"]
         if username is None and scope is None and days is None:
-            raise CommandError("Name at least one of --user, --scope and --older-than; revoking every token takes --older-than 0.")
+            raise CommandError(
+                "Name at least one of --user, --scope and --older-than; revoking every token takes --older-than 0."
+            )
         selected = ApiToken.objects.filter(revoked_at__isnull=True)
         if username is not None:
             user_model = get_user_model()

@@ -5,38 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Organizacao',
+            name="Organizacao",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nome', models.CharField(max_length=200, verbose_name='nome')),
-                ('slug', models.SlugField(max_length=200, unique=True, verbose_name='slug')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("nome", models.CharField(max_length=200, verbose_name="nome")),
+                ("slug", models.SlugField(max_length=200, unique=True, verbose_name="slug")),
             ],
             options={
-                'verbose_name': 'organização',
-                'verbose_name_plural': 'organizações',
-                'ordering': ('nome',),
+                "verbose_name": "organização",
+                "verbose_name_plural": "organizações",
+                "ordering": ("nome",),
             },
         ),
         migrations.CreateModel(
-            name='Nucleo',
+            name="Nucleo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nome', models.CharField(max_length=200, verbose_name='nome')),
-                ('organizacao', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='nucleos', to='demo.organizacao', verbose_name='organização')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("nome", models.CharField(max_length=200, verbose_name="nome")),
+                (
+                    "organizacao",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="nucleos",
+                        to="demo.organizacao",
+                        verbose_name="organização",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'núcleo',
-                'verbose_name_plural': 'núcleos',
-                'ordering': ('organizacao__nome', 'nome'),
-                'constraints': [models.UniqueConstraint(fields=('nome', 'organizacao'), name='demo_nucleo_nome_organizacao_uniq')],
+                "verbose_name": "núcleo",
+                "verbose_name_plural": "núcleos",
+                "ordering": ("organizacao__nome", "nome"),
+                "constraints": [
+                    models.UniqueConstraint(fields=("nome", "organizacao"), name="demo_nucleo_nome_organizacao_uniq")
+                ],
             },
         ),
     ]

@@ -5,21 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('demo', '0001_initial'),
+        ("demo", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='nucleo',
-            name='membros',
-            field=models.ManyToManyField(blank=True, related_name='nucleos', to=settings.AUTH_USER_MODEL, verbose_name='membros'),
+            model_name="nucleo",
+            name="membros",
+            field=models.ManyToManyField(
+                blank=True, related_name="nucleos", to=settings.AUTH_USER_MODEL, verbose_name="membros"
+            ),
         ),
         migrations.AddField(
-            model_name='organizacao',
-            name='membros',
-            field=models.ManyToManyField(blank=True, related_name='organizacoes', to=settings.AUTH_USER_MODEL, verbose_name='membros'),
+            model_name="organizacao",
+            name="membros",
+            field=models.ManyToManyField(
+                blank=True, related_name="organizacoes", to=settings.AUTH_USER_MODEL, verbose_name="membros"
+            ),
         ),
     ]

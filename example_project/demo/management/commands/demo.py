@@ -81,7 +81,7 @@ class Command(BaseCommand):
             "Try the API from a shell:",
             f'  curl -H "Accept: application/json" {url}/api/',
             "  # log in as the gestor, then issue an invite with the access token:",
-            f"  curl -X POST -H 'Content-Type: application/json' -d '{{\"username\":\"gestor\",\"password\":\"{DEFAULT_PASSWORD}\"}}' {url}/api/auth/token/",
+            f'  curl -X POST -H \'Content-Type: application/json\' -d \'{{"username":"gestor","password":"{DEFAULT_PASSWORD}"}}\' {url}/api/auth/token/',
             f"  curl -X POST -H 'Authorization: Bearer <access>' -H 'Content-Type: application/json' -d '{{\"tipo_destino\":\"associado\"}}' {url}/api/tokens/",
             mail,
             "",

@@ -21,7 +21,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--target-type", default="associado", help="tipo_destino of the invite (default: associado).")
+        parser.add_argument(
+            "--target-type", default="associado", help="tipo_destino of the invite (default: associado)."
+        )
         parser.add_argument("--username", help="Username of the new account (default: convidado-<random>).")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help=f"Its password (default: {DEFAULT_PASSWORD}).")
 
@@ -41,8 +43,11 @@ class Command(BaseCommand):
             )
         except ConvitesError as error:
             raise CommandError(f"gestor could not issue the invite: {error.detail} ({error.code})") from None
-        self.step(1, f"gestor issued an invite for {options['target_type']!r} in {organization} "
-                     f"({', '.join(n.nome for n in nuclei)}), valid until {timezone.localtime(issued.invite.expires_at):%Y-%m-%d %H:%M %Z}.")
+        self.step(
+            1,
+            f"gestor issued an invite for {options['target_type']!r} in {organization} "
+            f"({', '.join(n.nome for n in nuclei)}), valid until {timezone.localtime(issued.invite.expires_at):%Y-%m-%d %H:%M %Z}.",
+        )
         self.stdout.write(f"   code (shown once): {issued.code}")
         self.stdout.write(f"   gestor may create {issued.remaining} more today.")
 
@@ -51,7 +56,7 @@ class Command(BaseCommand):
         self.stdout.write("   the same over HTTP:")
         self.stdout.write(
             "   curl -X POST -H 'Content-Type: application/json' "
-            f"-d '{{\"codigo\":\"{issued.code}\"}}' http://127.0.0.1:8000/api/tokens/validate/"
+            f'-d \'{{"codigo":"{issued.code}"}}\' http://127.0.0.1:8000/api/tokens/validate/'
         )
 
         username = options["username"] or f"convidado-{secrets.token_hex(3)}"
