@@ -19,10 +19,12 @@ class DjangoConvitesConfig(AppConfig):
         from django_convites import checks as convites_checks
         from django_convites.bookkeeping import flush_after_request
 
-        checks.register(convites_checks.check_settings)
+        # Tagged security: the checks whose failure leaves a protection weaker (docs/checks.rst says which).
+        checks.register(convites_checks.check_security_settings, checks.Tags.security)
+        checks.register(convites_checks.check_other_settings)
         checks.register(convites_checks.check_installed_apps)
-        checks.register(convites_checks.check_middleware)
-        checks.register(convites_checks.check_invite_settings)
+        checks.register(convites_checks.check_middleware, checks.Tags.security)
+        checks.register(convites_checks.check_invite_settings, checks.Tags.security)  # E031: the JWT keys
         checks.register(convites_checks.check_throttle_cache, checks.Tags.security, checks.Tags.caches)
         request_finished.connect(flush_after_request, dispatch_uid="django_convites.bookkeeping")
 

@@ -1,6 +1,8 @@
 """System checks: ``manage.py check`` explains a bad setting and what to do about it.
 
-Every id is listed in ``docs/checks.rst``.
+Every id is listed in ``docs/checks.rst``. Each key of ``DJANGO_CONVITES`` owns one id, declared with the key
+in :class:`django_convites.conf.ConvitesSettings`; :data:`SETTING_CHECKS` lists them. The checks of keys
+that guard a protection, and E001, E002, E031 and W001-W004, are registered with the ``security`` tag.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Warning
 
-from django_convites.conf import DEFAULTS, SETTING_NAME, VALIDATORS
+from django_convites.conf import DECLARATIONS, SETTING_NAME
 
 REQUIRED_APPS = ("rest_framework", "django_otp", "django_otp.plugins.otp_totp")
 OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
@@ -24,11 +26,34 @@ TWO_FACTOR_MIDDLEWARE = "django_convites.middleware.TwoFactorMiddleware"
 #: The settings of the app's throttles, which count in Django's default cache (DRF's ``SimpleRateThrottle``).
 THROTTLE_RATES = ("INVITE_VALIDATION_RATE", "LOGIN_RATE", "LOGIN_USERNAME_RATE", "TWO_FACTOR_RATE")
 
+#: Setting key -> the id of its own check, read from the declarations (``conf.ConvitesSettings``): for
+#: example ``"MAX_BODY_SIZE" -> "django_convites.E008"``. No two keys share an id.
+SETTING_CHECKS: Mapping[str, str] = {key: setting.check_id for key, setting in DECLARATIONS.items()}
+
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E001 not a dict; E002 unknown key; E003-E009 and E011-E017 one per key (see ``conf.VALIDATORS``)."""
+    """Every settings check: E001 not a dict, E002 an unknown key, then each key's own (:data:`SETTING_CHECKS`).
+
+    ``manage.py check`` runs it in two parts, :func:`check_security_settings` and :func:`check_other_settings`.
+    """
+    return _settings_messages(security=None)
+
+
+def check_security_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E001, E002 and the checks of the keys declared ``security`` (registered with the ``security`` tag)."""
+    return _settings_messages(security=True)
+
+
+def check_other_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The checks of the keys not declared ``security`` (the host's models, the code sender)."""
+    return _settings_messages(security=False)
+
+
+def _settings_messages(*, security: bool | None) -> list[CheckMessage]:
     value = getattr(settings, SETTING_NAME, {})
     if not isinstance(value, Mapping):
+        if security is False:
+            return []
         return [
             Error(
                 f"{SETTING_NAME} must be a dict, not {type(value).__name__}.",
@@ -37,24 +62,26 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     errors: list[CheckMessage] = []
-    for key in value:
-        if key not in DEFAULTS:
-            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
-            errors.append(
-                Error(
-                    f"{SETTING_NAME} has an unknown key {key!r}.",
-                    hint=f"Did you mean {close[0]!r}?" if close else "Remove it; see the configuration reference.",
-                    id="django_convites.E002",
-                )
+    unknown = [key for key in value if key not in DECLARATIONS] if security is not False else []
+    for key in unknown:  # a misspelt key leaves its default in force, whatever key it is: a security check
+        close = difflib.get_close_matches(str(key), DECLARATIONS, n=1)
+        errors.append(
+            Error(
+                f"{SETTING_NAME} has an unknown key {key!r}.",
+                hint=f"Did you mean {close[0]!r}?" if close else "Remove it; see the configuration reference.",
+                id="django_convites.E002",
             )
-    for key, (check_id, validate) in VALIDATORS.items():
-        problem = validate(value.get(key, DEFAULTS[key]))
+        )
+    for key, setting in DECLARATIONS.items():
+        if security is not None and setting.security is not security:
+            continue
+        problem = setting.validate(value.get(key, setting.default))
         if problem:
             errors.append(
                 Error(
                     f"{SETTING_NAME}[{key!r}] {problem}",
-                    hint=f"Fix the value, or remove the key to use the default ({DEFAULTS[key]!r}).",
-                    id=check_id,
+                    hint=f"Fix the value, or remove the key to use the default ({setting.default!r}).",
+                    id=setting.check_id,
                 )
             )
     return errors
@@ -118,7 +145,7 @@ def check_throttle_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     from django_convites import conf
 
     if settings.DEBUG or check_settings():
-        return []  # a development site; or a bad key, which E001-E045 report
+        return []  # a development site; or a bad key, which the settings checks report
     rates = [name for name in THROTTLE_RATES if getattr(conf.app_settings, name) is not None]
     if not rates:
         return []
@@ -149,7 +176,7 @@ def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     from django_convites import access_tokens, conf, orgs
 
     if check_settings():
-        return []  # one key is wrong already; E001-E017 say which
+        return []  # one key is wrong already; its own check says which
     errors: list[CheckMessage] = []
     problem = orgs.configuration_problem()
     if problem:

@@ -1,10 +1,12 @@
 """The app's settings: one ``DJANGO_CONVITES`` dict, read through :data:`app_settings`.
 
-Every key has a default in :data:`DEFAULTS`. A key the site sets replaces the default whole (maps are not
-merged). Values are validated by the functions in :data:`VALIDATORS`; ``manage.py check`` reports a bad
-value (see :mod:`django_convites.checks`) and reading one at run time raises ``ImproperlyConfigured`` with
-the same message. Values are cached and the cache is cleared on ``setting_changed``, so
-``override_settings`` works in tests.
+Each key is declared once, as a :class:`Setting` on :class:`ConvitesSettings`: its default, the id of the
+system check that validates it, the validator and the conversion to the typed value code reads.
+:data:`DEFAULTS`, :data:`VALIDATORS` and the settings checks (:mod:`django_convites.checks`) are derived from
+those declarations. A key the site sets replaces the default whole (maps are not merged). Every duration
+is a number of seconds or a ``timedelta``. ``manage.py check`` reports a bad value, and reading one at run
+time raises ``ImproperlyConfigured`` with the same message and check id. A value read once is kept on
+:data:`app_settings` itself and forgotten on ``setting_changed``, so ``override_settings`` works in tests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -25,101 +27,11 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django_convites.roles import OrganizationResolver, RoleResolver
 
+T = TypeVar("T")
+
 SETTING_NAME = "DJANGO_CONVITES"
 
 ROLE_NAMES = ("root", "admin", "gestor", "usuario")
-
-DEFAULTS: dict[str, Any] = {
-    # Dotted path to a callable ``(user) -> Role``.
-    "ROLE_RESOLVER": "django_convites.roles.resolve_role_from_groups",
-    # Group names the default resolver reads, by role.
-    "ROLE_GROUPS": {"admin": "admin", "gestor": "gestor"},
-    # Dotted path to a callable ``(user) -> iterable of organization ids | None``; None = no confinement.
-    "ORGANIZATION_RESOLVER": None,
-    # Dotted path to a callable ``(frozenset of organization ids) -> user ids (iterable or queryset)``: the
-    # members of those organizations, whose objects a confined admin or gestor may reach; None = none.
-    "ORGANIZATION_MEMBERS_RESOLVER": None,
-    # Invite target type -> role it grants.
-    "TARGET_TYPES": {
-        "associado": "usuario",
-        "nucleado": "usuario",
-        "convidado": "usuario",
-        "coordenador": "gestor",
-        "admin": "admin",
-    },
-    # None: REMOTE_ADDR is the client. An int: that many proxies in front of Django. A list of CIDRs:
-    # the proxies' networks. With either, X-Forwarded-For is read right to left.
-    "TRUSTED_PROXIES": None,
-    # Largest JSON body the API parses, in bytes; larger gets 413 ``request_too_large``.
-    "MAX_BODY_SIZE": 64 * 1024,
-    # Deepest nesting of arrays and objects the API parses; deeper gets 400 ``parse_error``.
-    "MAX_JSON_DEPTH": 32,
-    # The longest an API token may live, in seconds (or a timedelta); a token created without ``expira_em``
-    # expires after it. None: tokens may never expire.
-    "API_TOKEN_MAX_LIFETIME": 365 * 86400,
-    # The host's organization model as "app_label.ModelName"; None: invites carry no organization.
-    "ORGANIZATION_MODEL": None,
-    # The host's nucleus model as "app_label.ModelName"; None: invites carry no nuclei.
-    "NUCLEUS_MODEL": None,
-    # The nucleus model's foreign key to the organization model.
-    "NUCLEUS_ORGANIZATION_FIELD": "organization",
-    # Lifetime of an invite when the issuer names no ``data_expiracao``, in seconds (or a timedelta).
-    "INVITE_LIFETIME": 7 * 24 * 3600,
-    # The longest lifetime an issuer may ask for, in seconds (or a timedelta).
-    "INVITE_MAX_LIFETIME": 30 * 24 * 3600,
-    # Invites one issuer may create per calendar day in TIME_ZONE; root is exempt; None: no quota.
-    "INVITES_PER_DAY": 5,
-    # DRF rate of invite validations per client IP ("60/minute"); None: not throttled.
-    "INVITE_VALIDATION_RATE": "60/minute",
-    # The one algorithm access tokens are signed and checked with.
-    "JWT_ALGORITHM": "HS256",
-    # HS*: the secret (None: derived from SECRET_KEY); RS*/ES*: the private key, PEM.
-    "JWT_SIGNING_KEY": None,
-    # RS*/ES*: the public key, PEM. HS*: None.
-    "JWT_VERIFYING_KEY": None,
-    # The ``iss`` and ``aud`` claims access tokens carry and must carry.
-    "JWT_ISSUER": "django-convites",
-    "JWT_AUDIENCE": "django-convites",
-    # Clock skew tolerated on ``exp``, ``nbf`` and ``iat``, in seconds.
-    "JWT_LEEWAY": 0,
-    # Lifetime of an access token, in seconds (or a timedelta).
-    "ACCESS_TOKEN_LIFETIME": 300,
-    # Lifetime of a refresh token, in seconds (or a timedelta); each refresh starts a new one.
-    "REFRESH_TOKEN_LIFETIME": 86400,
-    # Absolute lifetime of a session (a login), in seconds (or a timedelta): refreshing never goes past it.
-    "SESSION_MAX_LIFETIME": 30 * 86400,
-    # Seconds during which the refresh token just replaced may be presented once more; 0: strict.
-    "REFRESH_GRACE_PERIOD": 0,
-    # DRF rates of login attempts per client IP and per username; None: not throttled.
-    "LOGIN_RATE": "20/minute",
-    "LOGIN_USERNAME_RATE": "10/minute",
-    # DRF rate of two-factor code checks (confirm, disable) per user; None: not throttled.
-    "TWO_FACTOR_RATE": "10/minute",
-    # Roles that must use two-factor authentication: their session users are sent to enrol, and the
-    # API refuses their requests until a second factor is proved (403 ``two_factor_required``).
-    "TWO_FACTOR_REQUIRED_ROLES": [],
-    # Fernet keys (urlsafe base64 of 32 bytes) that encrypt TOTP seeds at rest; the first encrypts, every
-    # key decrypts. Empty: seeds are stored as django-otp stores them.
-    "TOTP_ENCRYPTION_KEYS": [],
-    # Consecutive wrong two-factor codes (TOTP or backup) after which every code is refused for
-    # TOTP_LOCKOUT (NIST SP 800-63B: at most 100).
-    "TOTP_FAILURE_LIMIT": 10,
-    # How long that lockout lasts, in seconds (or a timedelta).
-    "TOTP_LOCKOUT": 900,
-    # Digits of an authentication code.
-    "AUTH_CODE_LENGTH": 6,
-    # Lifetime of an authentication code, in seconds (or a timedelta).
-    "AUTH_CODE_LIFETIME": 600,
-    # Seconds a user waits between two codes.
-    "AUTH_CODE_COOLDOWN": 60,
-    # Consecutive wrong codes, across codes, after which the user gets no new code for AUTH_CODE_LOCKOUT.
-    "AUTH_CODE_FAILURE_LIMIT": 20,
-    # How long that lockout lasts, in seconds (or a timedelta).
-    "AUTH_CODE_LOCKOUT": 900,
-    # Dotted path to a callable ``(user, code, purpose) -> channel name`` that delivers a code.
-    "AUTH_CODE_SENDER": "django_convites.senders.send_by_email",
-}
-
 
 # -- validators: each returns None when the value is good, else a message in the user's words ---------
 
@@ -262,11 +174,18 @@ def _check_fernet_keys(value: Any) -> str | None:
     return None
 
 
-def _duration_between(low: int, high: int) -> Callable[[Any], str | None]:
+def _duration_between(low: int, high: int, *, whole: bool = False) -> Callable[[Any], str | None]:
+    seconds_of = "a whole number of seconds" if whole else "a number of seconds"
+
     def check(value: Any) -> str | None:
         seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else value
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not low <= seconds <= high:
-            return f"must be a number of seconds (or a timedelta) from {low} to {high}."
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not low <= seconds <= high
+            or (whole and seconds != int(seconds))
+        ):
+            return f"must be {seconds_of} (or a timedelta) from {low} to {high}."
         return None
 
     return check
@@ -289,53 +208,268 @@ def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
     return check
 
 
-#: Setting key -> (system check id, validator).
+# -- conversions: from a valid value as written to the typed value code reads ----------------------------
+
+
+def _as_written(value: Any) -> Any:
+    return value
+
+
+def _imported(path: str | None) -> Any:
+    return None if path is None else import_string(path)
+
+
+def _timedelta(value: float | datetime.timedelta) -> datetime.timedelta:
+    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=value)
+
+
+def _optional_timedelta(value: float | datetime.timedelta | None) -> datetime.timedelta | None:
+    return None if value is None else _timedelta(value)
+
+
+def _whole_seconds(value: float | datetime.timedelta) -> int:
+    return int(value.total_seconds() if isinstance(value, datetime.timedelta) else value)
+
+
+def _networks(value: Any) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    if value is None or isinstance(value, int):
+        return value
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in value]
+
+
+# -- declarations ---------------------------------------------------------------------------------------
+
+
+class Setting(Generic[T]):
+    """One key of ``DJANGO_CONVITES``: its default, its system check, its validator and its conversion.
+
+    A class attribute of :class:`ConvitesSettings`, named after the key. Read on :data:`app_settings`, it
+    validates the site's value (or the default), converts it to ``T`` and keeps the result in the object's
+    ``__dict__``, where later reads find it with no call at all; :func:`clear_caches` forgets it. A bad value
+    raises ``ImproperlyConfigured`` with the check's message and id, on every read.
+
+    ``security`` says whether a bad value weakens a protection of the app (authentication, limits,
+    confinement); the check of such a key is tagged ``security``.
+    """
+
+    key: str
+
+    def __init__(
+        self,
+        default: Any,
+        check_id: str,
+        validate: Callable[[Any], str | None],
+        convert: Callable[[Any], T] = _as_written,
+        *,
+        security: bool = True,
+    ) -> None:
+        self.default = default
+        self.check_id = check_id
+        self.validate = validate
+        self.convert = convert
+        self.security = security
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.key = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: ConvitesSettings, owner: type[Any] | None = None) -> T: ...
+
+    def __get__(self, instance: ConvitesSettings | None, owner: type[Any] | None = None) -> Setting[T] | T:
+        if instance is None:
+            return self
+        value = self.convert(self.validated())
+        instance.__dict__[self.key] = value  # found there from now on, before this descriptor
+        return value
+
+    def validated(self) -> Any:
+        """The site's value as written (or the default); ``ImproperlyConfigured`` if it is bad."""
+        value = user_settings().get(self.key, self.default)
+        problem = self.validate(value)
+        if problem:
+            raise ImproperlyConfigured(f"{SETTING_NAME}[{self.key!r}] {problem} ({self.check_id})")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key} default={self.default!r} check={self.check_id}>"
+
+
+class Duration(Setting[T]):
+    """A length of time: a number of seconds or a ``timedelta``, from ``low`` to ``high`` seconds."""
+
+    def __init__(
+        self,
+        default: float | None,
+        check_id: str,
+        low: int,
+        high: int,
+        convert: Callable[[Any], T],
+        *,
+        optional: bool = False,
+        whole: bool = False,
+    ) -> None:
+        validate = _duration_between(low, high, whole=whole)
+        super().__init__(default, check_id, _optional(validate) if optional else validate, convert)
+        self.low = low
+        self.high = high
+
+
+_optional_callable = functools.partial(_check_dotted_callable, optional=True)
+
+_DAY = 86400
+
+
+class ConvitesSettings:
+    """Typed access to every key; read at call time, never at import time.
+
+    Each class attribute declares one key (:class:`Setting`). The one instance, :data:`app_settings`, is
+    read-only and never rebound.
+    """
+
+    #: Dotted path to a callable ``(user) -> Role``.
+    ROLE_RESOLVER: Setting[RoleResolver] = Setting(
+        "django_convites.roles.resolve_role_from_groups", "django_convites.E003", _check_dotted_callable, _imported
+    )
+    #: Group names the default resolver reads, by role.
+    ROLE_GROUPS: Setting[Mapping[str, str]] = Setting(
+        {"admin": "admin", "gestor": "gestor"}, "django_convites.E004", _check_role_groups
+    )
+    #: Dotted path to a callable ``(user) -> iterable of organization ids | None``; None = no confinement.
+    ORGANIZATION_RESOLVER: Setting[OrganizationResolver | None] = Setting(
+        None, "django_convites.E005", _optional_callable, _imported
+    )
+    #: Dotted path to a callable ``(frozenset of organization ids) -> user ids (iterable or queryset)``: the
+    #: members of those organizations, whose objects a confined admin or gestor may reach; None = none.
+    ORGANIZATION_MEMBERS_RESOLVER: Setting[Callable[[frozenset[Any]], Any] | None] = Setting(
+        None, "django_convites.E045", _optional_callable, _imported
+    )
+    #: Invite target type -> role it grants.
+    TARGET_TYPES: Setting[Mapping[str, str]] = Setting(
+        {
+            "associado": "usuario",
+            "nucleado": "usuario",
+            "convidado": "usuario",
+            "coordenador": "gestor",
+            "admin": "admin",
+        },
+        "django_convites.E006",
+        _check_target_types,
+    )
+    #: None: REMOTE_ADDR is the client. An int: that many proxies in front of Django. A list of CIDRs: the
+    #: proxies' networks. With either, X-Forwarded-For is read right to left.
+    TRUSTED_PROXIES: Setting[int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None] = Setting(
+        None, "django_convites.E007", _check_trusted_proxies, _networks
+    )
+    #: Largest JSON body the API parses, in bytes; larger gets 413 ``request_too_large``.
+    MAX_BODY_SIZE: Setting[int] = Setting(64 * 1024, "django_convites.E008", _int_between(1024, 64 * 1024 * 1024))
+    #: Deepest nesting of arrays and objects the API parses; deeper gets 400 ``parse_error``.
+    MAX_JSON_DEPTH: Setting[int] = Setting(32, "django_convites.E009", _int_between(2, 512))
+    #: The longest an API token may live; a token created without ``expira_em`` expires after it. None:
+    #: tokens may never expire.
+    API_TOKEN_MAX_LIFETIME: Setting[datetime.timedelta | None] = Duration(
+        365 * _DAY, "django_convites.E044", 60, 10 * 366 * _DAY, _optional_timedelta, optional=True
+    )
+    #: The host's organization model as "app_label.ModelName"; None: invites carry no organization.
+    ORGANIZATION_MODEL: Setting[str | None] = Setting(None, "django_convites.E011", _check_model_label, security=False)
+    #: The host's nucleus model as "app_label.ModelName"; None: invites carry no nuclei.
+    NUCLEUS_MODEL: Setting[str | None] = Setting(None, "django_convites.E012", _check_model_label, security=False)
+    #: The nucleus model's foreign key to the organization model.
+    NUCLEUS_ORGANIZATION_FIELD: Setting[str] = Setting(
+        "organization", "django_convites.E013", _check_field_name, security=False
+    )
+    #: Lifetime of an invite when the issuer names no ``data_expiracao``.
+    INVITE_LIFETIME: Setting[datetime.timedelta] = Duration(
+        7 * _DAY, "django_convites.E014", 60, 366 * _DAY, _timedelta
+    )
+    #: The longest lifetime an issuer may ask for.
+    INVITE_MAX_LIFETIME: Setting[datetime.timedelta] = Duration(
+        30 * _DAY, "django_convites.E015", 60, 366 * _DAY, _timedelta
+    )
+    #: Invites one issuer may create per calendar day in TIME_ZONE; root is exempt; None: no quota.
+    INVITES_PER_DAY: Setting[int | None] = Setting(5, "django_convites.E016", _check_optional_count)
+    #: DRF rate of invite validations per client IP ("60/minute"); None: not throttled.
+    INVITE_VALIDATION_RATE: Setting[str | None] = Setting("60/minute", "django_convites.E017", _check_rate)
+    #: The one algorithm access tokens are signed and checked with.
+    JWT_ALGORITHM: Setting[str] = Setting("HS256", "django_convites.E020", _check_algorithm)
+    #: HS*: the secret (None: derived from SECRET_KEY); RS*/ES*: the private key, PEM.
+    JWT_SIGNING_KEY: Setting[str | None] = Setting(None, "django_convites.E021", _check_optional_key)
+    #: RS*/ES*: the public key, PEM. HS*: None.
+    JWT_VERIFYING_KEY: Setting[str | None] = Setting(None, "django_convites.E022", _check_optional_key)
+    #: The ``iss`` claim access tokens carry and must carry.
+    JWT_ISSUER: Setting[str] = Setting("django-convites", "django_convites.E023", _check_claim)
+    #: The ``aud`` claim access tokens carry and must carry.
+    JWT_AUDIENCE: Setting[str] = Setting("django-convites", "django_convites.E024", _check_claim)
+    #: Clock skew tolerated on ``exp``, ``nbf`` and ``iat``, read as whole seconds (the claims' unit).
+    JWT_LEEWAY: Setting[int] = Duration(0, "django_convites.E025", 0, 300, _whole_seconds, whole=True)
+    #: Lifetime of an access token.
+    ACCESS_TOKEN_LIFETIME: Setting[datetime.timedelta] = Duration(300, "django_convites.E026", 30, _DAY, _timedelta)
+    #: Lifetime of a refresh token; each refresh starts a new one.
+    REFRESH_TOKEN_LIFETIME: Setting[datetime.timedelta] = Duration(
+        _DAY, "django_convites.E027", 60, 366 * _DAY, _timedelta
+    )
+    #: Absolute lifetime of a session (a login): refreshing never goes past it.
+    SESSION_MAX_LIFETIME: Setting[datetime.timedelta] = Duration(
+        30 * _DAY, "django_convites.E041", 3600, 366 * _DAY, _timedelta
+    )
+    #: How long the refresh token just replaced may be presented once more; 0: strict.
+    REFRESH_GRACE_PERIOD: Setting[datetime.timedelta] = Duration(0, "django_convites.E028", 0, 300, _timedelta)
+    #: DRF rate of login attempts per client IP; None: not throttled.
+    LOGIN_RATE: Setting[str | None] = Setting("20/minute", "django_convites.E029", _check_rate)
+    #: DRF rate of login attempts per username; None: not throttled.
+    LOGIN_USERNAME_RATE: Setting[str | None] = Setting("10/minute", "django_convites.E030", _check_rate)
+    #: DRF rate of two-factor code checks (confirm, disable) per user; None: not throttled.
+    TWO_FACTOR_RATE: Setting[str | None] = Setting("10/minute", "django_convites.E032", _check_rate)
+    #: Roles that must use two-factor authentication: their session users are sent to enrol, and the API
+    #: refuses their requests until a second factor is proved (403 ``two_factor_required``).
+    TWO_FACTOR_REQUIRED_ROLES: Setting[frozenset[str]] = Setting([], "django_convites.E033", _check_roles, frozenset)
+    #: Fernet keys (urlsafe base64 of 32 bytes) that encrypt TOTP seeds at rest; the first encrypts, every
+    #: key decrypts. Empty: seeds are stored as django-otp stores them.
+    TOTP_ENCRYPTION_KEYS: Setting[list[str | bytes]] = Setting([], "django_convites.E034", _check_fernet_keys, list)
+    #: Consecutive wrong two-factor codes (TOTP or backup) after which every code is refused for
+    #: TOTP_LOCKOUT (NIST SP 800-63B: at most 100).
+    TOTP_FAILURE_LIMIT: Setting[int] = Setting(10, "django_convites.E042", _int_between(1, 100))
+    #: How long that lockout lasts.
+    TOTP_LOCKOUT: Setting[datetime.timedelta] = Duration(900, "django_convites.E043", 60, _DAY, _timedelta)
+    #: Digits of an authentication code.
+    AUTH_CODE_LENGTH: Setting[int] = Setting(6, "django_convites.E035", _int_between(6, 10))
+    #: Lifetime of an authentication code.
+    AUTH_CODE_LIFETIME: Setting[datetime.timedelta] = Duration(600, "django_convites.E036", 60, 3600, _timedelta)
+    #: How long a user waits between two codes.
+    AUTH_CODE_COOLDOWN: Setting[datetime.timedelta] = Duration(60, "django_convites.E037", 0, 3600, _timedelta)
+    #: Consecutive wrong codes, across codes, after which the user gets no new code for AUTH_CODE_LOCKOUT.
+    AUTH_CODE_FAILURE_LIMIT: Setting[int] = Setting(20, "django_convites.E038", _int_between(1, 100))
+    #: How long that lockout lasts.
+    AUTH_CODE_LOCKOUT: Setting[datetime.timedelta] = Duration(900, "django_convites.E039", 60, _DAY, _timedelta)
+    #: Dotted path to a callable ``(user, code, purpose) -> channel name`` that delivers a code.
+    AUTH_CODE_SENDER: Setting[Callable[..., str]] = Setting(
+        "django_convites.senders.send_by_email",
+        "django_convites.E040",
+        _check_dotted_callable,
+        _imported,
+        security=False,
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"app_settings is read-only: change {SETTING_NAME} (override_settings in tests).")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"app_settings is read-only: change {SETTING_NAME} (override_settings in tests).")
+
+
+#: Key -> its declaration, in the order of :class:`ConvitesSettings`.
+DECLARATIONS: Mapping[str, Setting[Any]] = {
+    key: value for key, value in vars(ConvitesSettings).items() if isinstance(value, Setting)
+}
+
+#: Every key and its default, derived from :data:`DECLARATIONS`.
+DEFAULTS: dict[str, Any] = {key: setting.default for key, setting in DECLARATIONS.items()}
+
+#: Setting key -> (system check id, validator), derived from :data:`DECLARATIONS`.
 VALIDATORS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
-    "ROLE_RESOLVER": ("django_convites.E003", _check_dotted_callable),
-    "ROLE_GROUPS": ("django_convites.E004", _check_role_groups),
-    "ORGANIZATION_RESOLVER": (
-        "django_convites.E005",
-        functools.partial(_check_dotted_callable, optional=True),
-    ),
-    "ORGANIZATION_MEMBERS_RESOLVER": (
-        "django_convites.E045",
-        functools.partial(_check_dotted_callable, optional=True),
-    ),
-    "TARGET_TYPES": ("django_convites.E006", _check_target_types),
-    "TRUSTED_PROXIES": ("django_convites.E007", _check_trusted_proxies),
-    "MAX_BODY_SIZE": ("django_convites.E008", _int_between(1024, 64 * 1024 * 1024)),
-    "MAX_JSON_DEPTH": ("django_convites.E009", _int_between(2, 512)),
-    "API_TOKEN_MAX_LIFETIME": ("django_convites.E044", _optional(_duration_between(60, 10 * 366 * 86400))),
-    "ORGANIZATION_MODEL": ("django_convites.E011", _check_model_label),
-    "NUCLEUS_MODEL": ("django_convites.E012", _check_model_label),
-    "NUCLEUS_ORGANIZATION_FIELD": ("django_convites.E013", _check_field_name),
-    "INVITE_LIFETIME": ("django_convites.E014", _duration_between(60, 366 * 86400)),
-    "INVITE_MAX_LIFETIME": ("django_convites.E015", _duration_between(60, 366 * 86400)),
-    "INVITES_PER_DAY": ("django_convites.E016", _check_optional_count),
-    "INVITE_VALIDATION_RATE": ("django_convites.E017", _check_rate),
-    "JWT_ALGORITHM": ("django_convites.E020", _check_algorithm),
-    "JWT_SIGNING_KEY": ("django_convites.E021", _check_optional_key),
-    "JWT_VERIFYING_KEY": ("django_convites.E022", _check_optional_key),
-    "JWT_ISSUER": ("django_convites.E023", _check_claim),
-    "JWT_AUDIENCE": ("django_convites.E024", _check_claim),
-    "JWT_LEEWAY": ("django_convites.E025", _int_between(0, 300)),
-    "ACCESS_TOKEN_LIFETIME": ("django_convites.E026", _duration_between(30, 86400)),
-    "REFRESH_TOKEN_LIFETIME": ("django_convites.E027", _duration_between(60, 366 * 86400)),
-    "SESSION_MAX_LIFETIME": ("django_convites.E041", _duration_between(3600, 366 * 86400)),
-    "REFRESH_GRACE_PERIOD": ("django_convites.E028", _int_between(0, 300)),
-    "LOGIN_RATE": ("django_convites.E029", _check_rate),
-    "LOGIN_USERNAME_RATE": ("django_convites.E030", _check_rate),
-    "TWO_FACTOR_RATE": ("django_convites.E032", _check_rate),
-    "TWO_FACTOR_REQUIRED_ROLES": ("django_convites.E033", _check_roles),
-    "TOTP_ENCRYPTION_KEYS": ("django_convites.E034", _check_fernet_keys),
-    "TOTP_FAILURE_LIMIT": ("django_convites.E042", _int_between(1, 100)),
-    "TOTP_LOCKOUT": ("django_convites.E043", _duration_between(60, 86400)),
-    "AUTH_CODE_LENGTH": ("django_convites.E035", _int_between(6, 10)),
-    "AUTH_CODE_LIFETIME": ("django_convites.E036", _duration_between(60, 3600)),
-    "AUTH_CODE_COOLDOWN": ("django_convites.E037", _int_between(0, 3600)),
-    "AUTH_CODE_FAILURE_LIMIT": ("django_convites.E038", _int_between(1, 100)),
-    "AUTH_CODE_LOCKOUT": ("django_convites.E039", _duration_between(60, 86400)),
-    "AUTH_CODE_SENDER": ("django_convites.E040", _check_dotted_callable),
+    key: (setting.check_id, setting.validate) for key, setting in DECLARATIONS.items()
 }
 
 
@@ -345,203 +479,15 @@ def user_settings() -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-@functools.cache
-def _value(key: str) -> Any:
-    value = user_settings().get(key, DEFAULTS[key])
-    check_id, validate = VALIDATORS[key]
-    problem = validate(value)
-    if problem:
-        raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] {problem} ({check_id})")
-    return value
-
-
-@functools.cache
-def _imported(key: str) -> Any:
-    path = _value(key)
-    return None if path is None else import_string(path)
-
-
-class ConvitesSettings:
-    """Typed access to every key; read at call time, never at import time."""
-
-    @property
-    def ROLE_RESOLVER(self) -> RoleResolver:
-        return _imported("ROLE_RESOLVER")  # type: ignore[no-any-return]
-
-    @property
-    def ROLE_GROUPS(self) -> Mapping[str, str]:
-        return _value("ROLE_GROUPS")  # type: ignore[no-any-return]
-
-    @property
-    def ORGANIZATION_RESOLVER(self) -> OrganizationResolver | None:
-        return _imported("ORGANIZATION_RESOLVER")  # type: ignore[no-any-return]
-
-    @property
-    def ORGANIZATION_MEMBERS_RESOLVER(self) -> Callable[[frozenset[Any]], Any] | None:
-        return _imported("ORGANIZATION_MEMBERS_RESOLVER")  # type: ignore[no-any-return]
-
-    @property
-    def TARGET_TYPES(self) -> Mapping[str, str]:
-        return _value("TARGET_TYPES")  # type: ignore[no-any-return]
-
-    @property
-    def TRUSTED_PROXIES(self) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
-        return _trusted_proxies()
-
-    @property
-    def MAX_BODY_SIZE(self) -> int:
-        return _value("MAX_BODY_SIZE")  # type: ignore[no-any-return]
-
-    @property
-    def MAX_JSON_DEPTH(self) -> int:
-        return _value("MAX_JSON_DEPTH")  # type: ignore[no-any-return]
-
-    @property
-    def API_TOKEN_MAX_LIFETIME(self) -> datetime.timedelta | None:
-        return None if _value("API_TOKEN_MAX_LIFETIME") is None else _duration("API_TOKEN_MAX_LIFETIME")
-
-    @property
-    def ORGANIZATION_MODEL(self) -> str | None:
-        return _value("ORGANIZATION_MODEL")  # type: ignore[no-any-return]
-
-    @property
-    def NUCLEUS_MODEL(self) -> str | None:
-        return _value("NUCLEUS_MODEL")  # type: ignore[no-any-return]
-
-    @property
-    def NUCLEUS_ORGANIZATION_FIELD(self) -> str:
-        return _value("NUCLEUS_ORGANIZATION_FIELD")  # type: ignore[no-any-return]
-
-    @property
-    def INVITE_LIFETIME(self) -> datetime.timedelta:
-        return _duration("INVITE_LIFETIME")
-
-    @property
-    def INVITE_MAX_LIFETIME(self) -> datetime.timedelta:
-        return _duration("INVITE_MAX_LIFETIME")
-
-    @property
-    def INVITES_PER_DAY(self) -> int | None:
-        return _value("INVITES_PER_DAY")  # type: ignore[no-any-return]
-
-    @property
-    def INVITE_VALIDATION_RATE(self) -> str | None:
-        return _value("INVITE_VALIDATION_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_ALGORITHM(self) -> str:
-        return _value("JWT_ALGORITHM")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_SIGNING_KEY(self) -> str | None:
-        return _value("JWT_SIGNING_KEY")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_VERIFYING_KEY(self) -> str | None:
-        return _value("JWT_VERIFYING_KEY")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_ISSUER(self) -> str:
-        return _value("JWT_ISSUER")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_AUDIENCE(self) -> str:
-        return _value("JWT_AUDIENCE")  # type: ignore[no-any-return]
-
-    @property
-    def JWT_LEEWAY(self) -> int:
-        return _value("JWT_LEEWAY")  # type: ignore[no-any-return]
-
-    @property
-    def ACCESS_TOKEN_LIFETIME(self) -> datetime.timedelta:
-        return _duration("ACCESS_TOKEN_LIFETIME")
-
-    @property
-    def REFRESH_TOKEN_LIFETIME(self) -> datetime.timedelta:
-        return _duration("REFRESH_TOKEN_LIFETIME")
-
-    @property
-    def SESSION_MAX_LIFETIME(self) -> datetime.timedelta:
-        return _duration("SESSION_MAX_LIFETIME")
-
-    @property
-    def REFRESH_GRACE_PERIOD(self) -> datetime.timedelta:
-        return datetime.timedelta(seconds=_value("REFRESH_GRACE_PERIOD"))
-
-    @property
-    def LOGIN_RATE(self) -> str | None:
-        return _value("LOGIN_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def LOGIN_USERNAME_RATE(self) -> str | None:
-        return _value("LOGIN_USERNAME_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def TWO_FACTOR_RATE(self) -> str | None:
-        return _value("TWO_FACTOR_RATE")  # type: ignore[no-any-return]
-
-    @property
-    def TWO_FACTOR_REQUIRED_ROLES(self) -> frozenset[str]:
-        return frozenset(_value("TWO_FACTOR_REQUIRED_ROLES"))
-
-    @property
-    def TOTP_ENCRYPTION_KEYS(self) -> list[str | bytes]:
-        return list(_value("TOTP_ENCRYPTION_KEYS"))
-
-    @property
-    def TOTP_FAILURE_LIMIT(self) -> int:
-        return _value("TOTP_FAILURE_LIMIT")  # type: ignore[no-any-return]
-
-    @property
-    def TOTP_LOCKOUT(self) -> datetime.timedelta:
-        return _duration("TOTP_LOCKOUT")
-
-    @property
-    def AUTH_CODE_LENGTH(self) -> int:
-        return _value("AUTH_CODE_LENGTH")  # type: ignore[no-any-return]
-
-    @property
-    def AUTH_CODE_LIFETIME(self) -> datetime.timedelta:
-        return _duration("AUTH_CODE_LIFETIME")
-
-    @property
-    def AUTH_CODE_COOLDOWN(self) -> datetime.timedelta:
-        return datetime.timedelta(seconds=_value("AUTH_CODE_COOLDOWN"))
-
-    @property
-    def AUTH_CODE_FAILURE_LIMIT(self) -> int:
-        return _value("AUTH_CODE_FAILURE_LIMIT")  # type: ignore[no-any-return]
-
-    @property
-    def AUTH_CODE_LOCKOUT(self) -> datetime.timedelta:
-        return _duration("AUTH_CODE_LOCKOUT")
-
-    @property
-    def AUTH_CODE_SENDER(self) -> Callable[..., str]:
-        return _imported("AUTH_CODE_SENDER")  # type: ignore[no-any-return]
-
-
-def _duration(key: str) -> datetime.timedelta:
-    value = _value(key)
-    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=value)
-
-
-@functools.cache
-def _trusted_proxies() -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
-    value = _value("TRUSTED_PROXIES")
-    if value is None or isinstance(value, int):
-        return value
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in value]
-
-
-#: The one settings object. Never rebound; its caches are cleared in place.
+#: The one settings object. Never rebound; the values it keeps are forgotten in place.
 app_settings = ConvitesSettings()
 
-_CACHES: list[Any] = [_value, _imported, _trusted_proxies]
+_CACHES: list[Any] = []
 
 
 def clear_caches() -> None:
-    """Forget every cached value (called on ``setting_changed``)."""
+    """Forget every value read and every cached value derived from one (called on ``setting_changed``)."""
+    vars(app_settings).clear()
     for cached in _CACHES:
         cached.cache_clear()
 

@@ -1,12 +1,16 @@
 """Domain errors with a stable machine ``code`` and an HTTP status. No DRF here.
 
-Services raise these; the API turns them into ``{"detail", "code"}`` responses
-(:mod:`django_convites.api.exceptions`), and HTML pages into form errors.
+Services raise these; :func:`error_answer` is the one place that turns one into a status, a
+``{"detail", "code"}`` body and its headers, for the API (:mod:`django_convites.api.exceptions`), the JSON
+error handlers (:mod:`django_convites.api.handlers`) and the middleware; HTML pages show the ``detail`` as a
+form error with the same status.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import OperationalError
 from django.utils.functional import Promise
@@ -14,23 +18,61 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ConvitesError(Exception):
-    """Base of every error the app reports to a client. The message never repeats a secret."""
+    """Base of every error the app reports to a client. The message never repeats a secret.
+
+    ``status`` answers the same refusal with another of the class's ``other_statuses`` (an invite used
+    already is 410 when validated, 409 when used or revoked); ``retry_after`` (seconds) becomes a
+    ``Retry-After`` header. :func:`error_answer` turns an error into what the client is sent.
+    """
 
     status_code = 400
+    #: The statuses besides ``status_code`` that ``status=`` may choose (docs/errors.rst lists them all).
+    other_statuses: frozenset[int] = frozenset()
     code = "invalid"
     default_detail: str | Promise = _("Invalid request.")
+    #: Seconds the client should wait before it sends the request again; None: no ``Retry-After``.
+    retry_after: int | None = None
 
-    def __init__(self, detail: str | Promise | None = None, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | Promise | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         self.detail = detail if detail is not None else self.default_detail
         if code is not None:
             self.code = code
+        if status is not None and status != self.status_code:
+            if status not in self.other_statuses:
+                raise ValueError(f"{type(self).__name__} is never answered with status {status}")
+            self.status_code = status
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(str(self.detail))
+
+
+class BadRequest(ConvitesError):
+    """A request Django rejected as suspicious (``SuspiciousOperation``: a disallowed ``Host``, say)."""
+
+    status_code = 400
+    code = "bad_request"
+    default_detail = _("Bad request.")
 
 
 class RequestTooLarge(ConvitesError):
     status_code = 413
     code = "request_too_large"
     default_detail = _("The request body is too large.")
+
+
+class ServerError(ConvitesError):
+    """A bug on the server (``handler500``); the answer never says more than that."""
+
+    status_code = 500
+    code = "server_error"
+    default_detail = _("Server error.")
 
 
 class NotAllowed(ConvitesError):
@@ -80,17 +122,12 @@ class InviteNotFound(ConvitesError):
 
 
 class InviteUsed(ConvitesError):
-    """Using or revoking an invite that was already used."""
+    """Using or revoking an invite that was already used (409); validating one is ``status=410``."""
 
     status_code = 409
+    other_statuses = frozenset({410})
     code = "invite_used"
     default_detail = _("This invite has already been used.")
-
-
-class InviteUsedGone(InviteUsed):
-    """Validating an invite that was already used."""
-
-    status_code = 410
 
 
 class InviteExpired(ConvitesError):
@@ -100,17 +137,12 @@ class InviteExpired(ConvitesError):
 
 
 class InviteRevoked(ConvitesError):
-    """Validating or using a revoked invite."""
+    """Validating or using a revoked invite (410); revoking it again is ``status=409``."""
 
     status_code = 410
+    other_statuses = frozenset({409})
     code = "invite_revoked"
     default_detail = _("This invite has been revoked.")
-
-
-class InviteAlreadyRevoked(InviteRevoked):
-    """Revoking an invite that was already revoked."""
-
-    status_code = 409
 
 
 class InviteQuotaExceeded(ConvitesError):
@@ -119,8 +151,7 @@ class InviteQuotaExceeded(ConvitesError):
     default_detail = _("You have created as many invites as you may today.")
 
     def __init__(self, *, retry_after: int) -> None:
-        super().__init__()
-        self.retry_after = retry_after
+        super().__init__(retry_after=retry_after)
 
 
 # -- API tokens --------------------------------------------------------------------------------------------
@@ -145,17 +176,12 @@ class TokenExpired(ConvitesError):
 
 
 class TokenRevoked(ConvitesError):
-    """Authenticating with a revoked token."""
+    """Authenticating with a revoked token (401); rotating a revoked API token is ``status=409``."""
 
     status_code = 401
+    other_statuses = frozenset({409})
     code = "token_revoked"
     default_detail = _("The token has been revoked.")
-
-
-class TokenAlreadyRevoked(TokenRevoked):
-    """Rotating a revoked token."""
-
-    status_code = 409
 
 
 class IPNotAllowed(ConvitesError):
@@ -198,7 +224,10 @@ class OtpRequired(ConvitesError):
 
 
 class OtpInvalid(ConvitesError):
+    """A wrong two-factor code at login (401); sent to a two-factor endpoint or page it is ``status=400``."""
+
     status_code = 401
+    other_statuses = frozenset({400})
     code = "otp_invalid"
     default_detail = _("The two-factor code is wrong or was used already.")
 
@@ -218,12 +247,6 @@ class TwoFactorActive(ConvitesError):
     default_detail = _("Two-factor authentication is on already; turn it off first to enrol a new device.")
 
 
-class OtpRejected(OtpInvalid):
-    """A wrong two-factor code sent to a two-factor endpoint (400; at login it is 401)."""
-
-    status_code = 400
-
-
 class OtpLocked(ConvitesError):
     """``TOTP_FAILURE_LIMIT`` wrong two-factor codes in a row: every code, a right one too, is refused
     until ``TOTP_LOCKOUT`` has passed or an admin unlocks the user. ``retry_after``: the seconds left."""
@@ -233,8 +256,7 @@ class OtpLocked(ConvitesError):
     default_detail = _("Too many wrong two-factor codes in a row: codes are refused for a while.")
 
     def __init__(self, *, retry_after: int) -> None:
-        super().__init__()
-        self.retry_after = retry_after
+        super().__init__(retry_after=retry_after)
 
 
 class TwoFactorRequired(ConvitesError):
@@ -306,3 +328,34 @@ def is_database_locked(exc: BaseException | None) -> bool:
     """Whether ``exc`` is SQLite's locked-database error (an ``OperationalError`` saying "database is
     locked" or "database table is locked"). Any other error, ``OperationalError`` or not, is not."""
     return isinstance(exc, OperationalError) and bool(_DATABASE_LOCKED.search(str(exc)))
+
+
+# -- what the client is sent -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error as HTTP: the status, the JSON body and the headers (``Retry-After``)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def error_answer(error: ConvitesError) -> ErrorAnswer:
+    """The one HTTP form of a domain error, whoever answers it: the API's exception handler and its
+    authentication and permission classes, the JSON error handlers, the middleware and the HTML pages.
+
+    The body is ``{"detail": <translated text>, "code": <stable code>}`` (docs/errors.rst); an
+    :class:`InvalidField` puts DRF's field map ``{field: [detail]}`` before those two keys. An error with
+    ``retry_after`` adds ``Retry-After`` in whole seconds.
+    """
+    body: dict[str, Any] = {}
+    if isinstance(error, InvalidField):
+        body[error.field] = [str(error.detail)]
+        body.setdefault("detail", str(_("Invalid input.")))
+        body.setdefault("code", "invalid")
+    else:
+        body.update(detail=str(error.detail), code=error.code)
+    headers = {} if error.retry_after is None else {"Retry-After": str(int(error.retry_after))}
+    return ErrorAnswer(status=error.status_code, body=body, headers=headers)

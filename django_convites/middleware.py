@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import LoginView, LogoutView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from django_convites.api.handlers import database_busy
+from django_convites.api.handlers import database_busy, json_error
 from django_convites.exceptions import TwoFactorRequired, is_database_locked
 from django_convites.services import two_factor
 
@@ -93,8 +93,7 @@ class TwoFactorMiddleware:
         if needed is None:
             return None
         if _is_api(view):  # the host's own DRF views: JSON, not a redirect
-            error = TwoFactorRequired()
-            return JsonResponse({"detail": str(error.detail), "code": error.code}, status=error.status_code)
+            return json_error(TwoFactorRequired())
         page = "django_convites:2fa-verify" if needed == two_factor.VERIFY else "django_convites:2fa-enable"
         return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")
 

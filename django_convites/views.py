@@ -35,6 +35,7 @@ from django_convites.exceptions import (
     InvalidField,
     InviteQuotaExceeded,
     NotAllowed,
+    error_answer,
 )
 from django_convites.forms import (
     EnableTwoFactorForm,
@@ -163,10 +164,10 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormVi
 
     def refuse(self, form: TwoFactorCodeForm, error: ConvitesError) -> HttpResponse:
         form.add_error("codigo", str(error.detail))
-        response = self.render_to_response(self.get_context_data(form=form), status=error.status_code)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:  # 429 otp_locked: how long the user's codes are refused
-            response["Retry-After"] = str(retry_after)
+        answer = error_answer(error)  # 429 otp_locked carries Retry-After: how long the user's codes are refused
+        response = self.render_to_response(self.get_context_data(form=form), status=answer.status)
+        for name, value in answer.headers.items():
+            response[name] = value
         return response
 
     def next_url(self) -> str:

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -170,7 +169,7 @@ def test_an_unknown_token_is_401_with_one_query(assert_queries):
 def test_other_schemes_are_left_to_the_next_authenticator(users):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Basic dXN1YXJpbzp4")
-    assert client.get(WHOAMI).status_code in {401, 403}
+    assert client.get(WHOAMI).status_code == 401
 
 
 def test_an_expired_token_is_401_token_expired(users):
@@ -415,12 +414,6 @@ def test_the_secret_is_never_shown_again(api_client, users):
         assert created.secret not in body and created.token.digest not in body
     rows = [str(list(row.values())) for row in AuditEvent.objects.values()]
     assert not any(created.secret in row or created.token.digest in row for row in rows)
-
-
-def test_the_user_model_may_be_another(users):
-    with override_settings(AUTH_USER_MODEL="auth.User"):
-        created = make_token(users["gestor"])
-        assert bearer(created.secret).get(WHOAMI).json()["usuario"] == users["gestor"].pk
 
 
 def test_anonymous_listing_is_401(api_client):

@@ -29,9 +29,9 @@ def listed(api_client, user, **params):
     return response.json()
 
 
-def test_anonymous_gets_401_or_403_with_code(api_client):
+def test_anonymous_gets_401_with_code(api_client):
     response = api_client.get(URL)
-    assert response.status_code in {401, 403}
+    assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
 
 

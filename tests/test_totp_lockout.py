@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from django_convites import bookkeeping, checks
-from django_convites.exceptions import ConvitesError, NotAllowed, OtpLocked, OtpRejected
+from django_convites.exceptions import ConvitesError, NotAllowed, OtpInvalid, OtpLocked
 from django_convites.models import AuditEvent, TwoFactorLimit
 from django_convites.services import backup_codes, sessions, two_factor
 from tests.invites import error_of
@@ -419,7 +419,7 @@ def test_the_lockout_settings_are_read_as_typed_values(convites_settings):
 
 def _refusal(ok: bool) -> None:
     if not ok:
-        raise OtpRejected()
+        raise OtpInvalid(status=400)
 
 
 def _api_error(response) -> ConvitesError:
@@ -457,7 +457,7 @@ def test_thirty_parallel_wrong_codes_through_every_entry_point_count_thirty(conv
             page = browser(user).post(VERIFY_PAGE, {"codigo": code})
             if page.status_code != 400:
                 raise ConvitesError(code=f"status {page.status_code}")
-            raise OtpRejected()
+            raise OtpInvalid(status=400)
         if response.status_code != expected:
             raise ConvitesError(code=f"status {response.status_code}")
         raise _api_error(response)

@@ -147,7 +147,7 @@ def test_parallel_submissions_of_one_code_of_a_sealed_device_let_one_through(enc
     def work(index: int) -> None:
         fresh = TOTPDevice.objects.select_related("convites_secret").get()
         if not two_factor.verify(fresh, code):
-            raise two_factor.OtpRejected()
+            raise two_factor.OtpInvalid(status=400)
 
     assert race(work) == Counter({"ok": 1, "otp_invalid": THREADS - 1})
 

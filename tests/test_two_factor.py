@@ -169,7 +169,7 @@ def test_parallel_submissions_of_one_code_let_one_through(users):
     def work(index: int) -> None:
         fresh = TOTPDevice.objects.get(pk=device.pk)
         if not two_factor.verify(fresh, code):
-            raise two_factor.OtpRejected()
+            raise two_factor.OtpInvalid(status=400)
 
     outcomes = race(work)
     assert outcomes == Counter({"ok": 1, "otp_invalid": THREADS - 1})

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from django_convites import policy, tokens
+from django_convites.api.exceptions import as_drf_error
 from django_convites.exceptions import ConvitesError
 from django_convites.net import client_ip, request_meta
 from django_convites.policy import Credential, CredentialKind
 from django_convites.services import api_tokens, sessions
 
 API_TOKEN_PREFIX = f"{tokens.Kind.API_TOKEN.value}_"
-
-
-def as_drf_error(error: ConvitesError) -> exceptions.APIException:
-    """A domain error as the DRF exception a view's handler understands (401s keep WWW-Authenticate)."""
-    if error.status_code == 401:
-        return exceptions.AuthenticationFailed(error.detail, code=error.code)
-    return exceptions.PermissionDenied(error.detail, code=error.code)
 
 
 class BearerAuthentication(BaseAuthentication):
@@ -58,7 +51,7 @@ class BearerAuthentication(BaseAuthentication):
                 )
             return self.authenticate_access_token(request, credential)
         except ConvitesError as error:
-            raise as_drf_error(error) from None
+            raise as_drf_error(error, challenge=True) from None
 
     def authenticate_access_token(self, request: Request, credential: str) -> tuple[Any, Any] | None:
         """A JWT access token: no query for a bad one, one (user and live family) for a good one."""

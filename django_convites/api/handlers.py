@@ -7,10 +7,10 @@ Django's own error pages are HTML. A host sets these in its root URLconf::
     handler404 = "django_convites.api.handlers.page_not_found"
     handler500 = "django_convites.api.handlers.server_error"
 
-Requests to the app's API (or that ask for JSON) get ``{"detail", "code"}``; every other request gets
-Django's default page, so the host's HTML site is unchanged. A locked database (SQLite under parallel
-writes) is no bug: :func:`server_error` answers it, like the two-factor middleware does for views,
-with :func:`database_busy`, a 503 with ``Retry-After``.
+Requests to the app's API (or that ask for JSON) get ``{"detail", "code"}`` (:func:`json_error`, the body
+the API's own views answer); every other request gets Django's default page, so the host's HTML site is
+unchanged. A locked database (SQLite under parallel writes) is no bug: :func:`server_error` answers it,
+like the two-factor middleware does for views, with :func:`database_busy`, a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,18 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
 from django.views import defaults
 
-from django_convites.exceptions import DatabaseBusy, is_database_locked
+from django_convites.exceptions import (
+    BadRequest,
+    ConvitesError,
+    DatabaseBusy,
+    NotAllowed,
+    NotFound,
+    ServerError,
+    error_answer,
+    is_database_locked,
+)
 
 
 def _api_prefix() -> str | None:
@@ -43,25 +51,31 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _json(detail: str, code: str, status: int) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status)
+def json_error(error: ConvitesError) -> JsonResponse:
+    """``error`` as the API answers it outside DRF: its status, ``{"detail", "code"}`` body and headers
+    (:func:`django_convites.exceptions.error_answer`)."""
+    answer = error_answer(error)
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
     if wants_json(request):
-        return _json(_("Bad request."), "bad_request", 400)
+        return json_error(BadRequest())
     return defaults.bad_request(request, exception, template_name)
 
 
 def permission_denied(request: HttpRequest, exception: Exception, template_name: str = "403.html") -> HttpResponse:
     if wants_json(request):
-        return _json(_("You do not have permission to perform this action."), "permission_denied", 403)
+        return json_error(NotAllowed())
     return defaults.permission_denied(request, exception, template_name)
 
 
 def page_not_found(request: HttpRequest, exception: Exception, template_name: str = "404.html") -> HttpResponse:
     if wants_json(request):
-        return _json(_("Not found."), "not_found", 404)
+        return json_error(NotFound())
     return defaults.page_not_found(request, exception, template_name)
 
 
@@ -70,11 +84,12 @@ def database_busy(request: HttpRequest) -> HttpResponse:
     ``django_convites/database_busy.html`` page, rendered without the request (the database is busy)."""
     error = DatabaseBusy()
     if wants_json(request):
-        response: HttpResponse = _json(str(error.detail), error.code, error.status_code)
-    else:
-        page = render_to_string("django_convites/database_busy.html", {"detail": error.detail})
-        response = HttpResponse(page, status=error.status_code)
-    response["Retry-After"] = str(error.retry_after)
+        return json_error(error)
+    answer = error_answer(error)
+    page = render_to_string("django_convites/database_busy.html", {"detail": answer.body["detail"]})
+    response = HttpResponse(page, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
     return response
 
 
@@ -82,5 +97,5 @@ def server_error(request: HttpRequest, template_name: str = "500.html", **kwargs
     if is_database_locked(sys.exc_info()[1]):  # Django calls handler500 while it handles the exception
         return database_busy(request)
     if wants_json(request):
-        return _json(_("Server error."), "server_error", 500)
+        return json_error(ServerError())
     return defaults.server_error(request, template_name)

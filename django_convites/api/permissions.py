@@ -19,14 +19,12 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from django_convites import signals
 from django_convites.access_tokens import AccessClaims
-from django_convites.api.authentication import as_drf_error
-from django_convites.audit import Target
-from django_convites.exceptions import InsufficientScope, TwoFactorRequired
-from django_convites.models import ApiToken, Scope
+from django_convites.api.exceptions import as_drf_error
+from django_convites.exceptions import ConvitesError, TwoFactorRequired
+from django_convites.models import Scope
 from django_convites.net import request_meta
-from django_convites.services import two_factor
+from django_convites.services import api_tokens, two_factor
 from django_convites.services.api_tokens import AuthenticatedToken
 
 
@@ -54,16 +52,11 @@ class HasScope(BasePermission):
         if not isinstance(token, AuthenticatedToken):
             return True
         needed = required_scope(request, view, self.minimum)
-        if token.scope.covers(needed):
-            return True
-        signals.api_token_denied.send(
-            sender=ApiToken,
-            actor=request.user,
-            target=Target(ApiToken.audit_target_type, str(token.id)),
-            meta=request_meta(request),
-            details={"motivo": InsufficientScope.code, "necessario": needed.value},
-        )
-        raise as_drf_error(InsufficientScope())
+        try:  # the service audits a refusal
+            api_tokens.require_scope(token, needed, actor=request.user, meta=lambda: request_meta(request))
+        except ConvitesError as error:
+            raise as_drf_error(error) from None
+        return True
 
 
 class HasWriteScope(HasScope):

@@ -2,8 +2,8 @@
 
 :func:`authenticate` is the hot path of every request that carries ``Authorization: Bearer cvp_...``. It
 checks the grammar first (a malformed token costs no query), then runs one indexed query that brings the
-token's state and its user together, through a statement built once per database (:class:`_Lookup`)
-instead of the ORM's per-request query building. The only write is the last-used time, at most once a
+token's state and its user together, in SQL the ORM compiles once per database (:func:`_lookup`)
+instead of building the query again on every request. The only write is the last-used time, at most once a
 minute per token, by a conditional ``UPDATE`` that also decides who records the access in the audit log.
 """
 
@@ -13,7 +13,7 @@ import datetime
 import functools
 import ipaddress
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,21 +23,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import policy, signals, tokens
+from django_convites._auth_query import UserRowLookup
 from django_convites.audit import Target, events_for
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
     ConvitesError,
     InactiveUser,
+    InsufficientScope,
     InvalidField,
     InvalidToken,
     IPNotAllowed,
     NotFound,
     ScopeNotAllowed,
-    TokenAlreadyRevoked,
     TokenExpired,
     TokenRevoked,
 )
-from django_convites.fastpath import UserRowLookup
 from django_convites.models import ApiToken, AuditEvent, Scope
 from django_convites.net import RequestMeta
 from django_convites.policy import Act, Credential, CredentialKind, Subject
@@ -237,7 +237,7 @@ def rotate_api_token(token_id: Any, *, actor: Any, meta: RequestMeta | None = No
     expires_at = _rotated_expiry(old, now)
     with transaction.atomic():
         if not ApiToken.objects.filter(pk=old.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor):
-            raise TokenAlreadyRevoked()
+            raise TokenRevoked(status=409)
         created = _issue(
             user=old.user,
             scope=Scope(old.scope),
@@ -386,3 +386,25 @@ def _record_use(token_id: Any, user: Any, target: Target, now: datetime.datetime
     with transaction.atomic():
         if ApiToken.objects.filter(fresh, pk=token_id).update(last_used_at=now, last_used_ip=ip):
             signals.api_token_used.send(sender=ApiToken, actor=user, target=target, meta=meta, details={})
+
+
+def require_scope(
+    token: AuthenticatedToken,
+    needed: Scope,
+    *,
+    actor: Any,
+    meta: Callable[[], RequestMeta | None] = _nothing,
+) -> None:
+    """Let a request authenticated by ``token`` through when its scope covers ``needed``; else one
+    ``api_token_negado`` event (``motivo: insufficient_scope``, ``necessario``: the scope) and 403
+    :class:`InsufficientScope`. ``meta`` is a callable, as for :func:`authenticate`: only a refusal asks it."""
+    if token.scope.covers(needed):
+        return
+    signals.api_token_denied.send(
+        sender=ApiToken,
+        actor=actor,
+        target=Target(ApiToken.audit_target_type, str(token.id)),
+        meta=meta(),
+        details={"motivo": InsufficientScope.code, "necessario": needed.value},
+    )
+    raise InsufficientScope()

@@ -109,14 +109,13 @@ def _refusal(user: Any) -> CodeCooldown:
     row = AuthCodeLimit.objects.filter(user=user).values("last_sent_at", "locked_until").first() or {}
     locked_until = row.get("locked_until")
     if locked_until is not None and locked_until > now:
-        error = CodeCooldown(_("Too many wrong codes in a row: no new code can be sent for a while."))
-        error.retry_after = _seconds_until(locked_until, now)  # type: ignore[attr-defined]
-        return error
-    error = CodeCooldown()
+        return CodeCooldown(
+            _("Too many wrong codes in a row: no new code can be sent for a while."),
+            retry_after=_seconds_until(locked_until, now),
+        )
     last_sent_at = row.get("last_sent_at")
     ready_at = (last_sent_at or now) + app_settings.AUTH_CODE_COOLDOWN
-    error.retry_after = _seconds_until(ready_at, now)  # type: ignore[attr-defined]
-    return error
+    return CodeCooldown(retry_after=_seconds_until(ready_at, now))
 
 
 def issue(user: Any, *, purpose: str = DEFAULT_PURPOSE, meta: RequestMeta | None = None) -> IssuedCode:

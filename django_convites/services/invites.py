@@ -26,13 +26,11 @@ from django_convites.exceptions import (
     ConvitesError,
     InvalidCodeFormat,
     InvalidField,
-    InviteAlreadyRevoked,
     InviteExpired,
     InviteNotFound,
     InviteQuotaExceeded,
     InviteRevoked,
     InviteUsed,
-    InviteUsedGone,
     NotAllowed,
 )
 from django_convites.models import AuditEvent, Invite, InviteQuota, InviteState
@@ -232,7 +230,7 @@ def issue_invite(
 def _unusable(invite: Invite, now: datetime.datetime, *, validating: bool) -> ConvitesError | None:
     state = invite.state(now)
     if state is InviteState.USED:
-        return InviteUsedGone() if validating else InviteUsed()
+        return InviteUsed(status=410) if validating else InviteUsed()
     if state is InviteState.REVOKED:
         return InviteRevoked()
     if state is InviteState.EXPIRED:
@@ -422,7 +420,7 @@ def revoke_invite(ref: str, *, actor: Any, meta: RequestMeta | None = None) -> I
             signals.invite_revoked.send(sender=Invite, actor=actor, target=invite, meta=meta, details={})
             return invite
     invite.refresh_from_db()
-    raise InviteUsed() if invite.used_at is not None else InviteAlreadyRevoked()
+    raise InviteUsed() if invite.used_at is not None else InviteRevoked(status=409)
 
 
 def invites_visible_to(user: Any, *, state: InviteState | str | None = None) -> QuerySet[Invite]:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from django_convites import access_tokens, signals, tokens
+from django_convites._auth_query import UserRowLookup
 from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
@@ -44,7 +45,6 @@ from django_convites.exceptions import (
     TokenReused,
     TokenRevoked,
 )
-from django_convites.fastpath import UserRowLookup
 from django_convites.models import RefreshToken, SessionFamily
 from django_convites.net import RequestMeta, request_meta
 from django_convites.services import two_factor

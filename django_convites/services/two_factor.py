@@ -39,8 +39,8 @@ from django_convites.conf import app_settings
 from django_convites.exceptions import (
     ConvitesError,
     NotAllowed,
+    OtpInvalid,
     OtpLocked,
-    OtpRejected,
     TwoFactorActive,
 )
 from django_convites.models import BackupCodeDevice, TotpSecret, TwoFactorLimit
@@ -189,7 +189,7 @@ def _fail(
 ) -> ConvitesError:
     details = {"acao": action} if error is None else {"acao": action, "motivo": error.code}
     signals.two_factor_failed.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
-    return OtpRejected() if error is None else error
+    return OtpInvalid(status=400) if error is None else error
 
 
 # -- the cap on wrong codes in a row (NIST SP 800-63B 5.2.2) ---------------------------------------------
