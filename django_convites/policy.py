@@ -133,6 +133,10 @@ ROLE_ROW: dict[Act, Action | None] = {
 #: out by changing their factors, nor pass a step-up check (403 ``interactive_login_required``).
 INTERACTIVE_ONLY: frozenset[AnyAction] = frozenset({Act.CHANGE_SECOND_FACTOR, Act.REQUEST_AUTH_CODE})
 
+#: Actions only on another user's objects, and only with the whole reach (root and admin): a lockout ends
+#: by time or by someone else, never by the locked-out user (403 ``permission_denied``).
+OTHERS_ONLY: frozenset[AnyAction] = frozenset({Act.UNLOCK_SECOND_FACTOR})
+
 #: Actions that need the ``admin`` scope of an API token when they reach beyond the owner's objects.
 ADMIN_SCOPE_ACTIONS: frozenset[AnyAction] = frozenset(roles.ADMIN_SCOPE_ACTIONS)
 
@@ -209,11 +213,13 @@ def decide(
         return _deny("interactive" if action in INTERACTIVE_ONLY and roles.role_of(actor) is not None else "role")
     if subject is None:
         return ALLOW
+    own = subject.owner_id is None or subject.owner_id == actor.pk
+    if action in OTHERS_ONLY and (own or granted is not Reach.ALL):
+        return _deny("role")
     # A token never mints, or rotates, a token of a wider scope than its own.
     token_scope = credential.scope if credential.kind is CredentialKind.API_TOKEN else None
     if subject.scope is not None and token_scope is not None and not token_scope.covers(subject.scope):
         return _deny("scope")
-    own = subject.owner_id is None or subject.owner_id == actor.pk
     if granted is Reach.OWN and not own:
         return _deny("not_owner")
     if not _within_organizations(actor, subject, own):

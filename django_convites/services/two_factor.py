@@ -38,7 +38,6 @@ from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings
 from django_convites.exceptions import (
     ConvitesError,
-    NotAllowed,
     OtpInvalid,
     OtpLocked,
     TwoFactorActive,
@@ -393,9 +392,7 @@ def unlock(user: Any, *, actor: Any, meta: RequestMeta | None = None) -> bool:
     was anything to clear, which is then audited as ``2fa_desbloqueado``.
 
     Root and admin only, within their organizations when confined, and never on their own lockout: a
-    lockout ends by time or by someone else (403 ``permission_denied``)."""
-    if actor.pk == user.pk or policy.reach(actor, policy.Act.UNLOCK_SECOND_FACTOR) is not roles.Reach.ALL:
-        raise NotAllowed()
+    lockout ends by time or by someone else (403 ``permission_denied``; the policy's ``OTHERS_ONLY``)."""
     policy.require(actor, policy.Act.UNLOCK_SECOND_FACTOR, policy.Subject(owner_id=user.pk))
     now = timezone.now()
     with transaction.atomic(using=router.db_for_write(TwoFactorLimit)):
