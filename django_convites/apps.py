@@ -16,8 +16,10 @@ class DjangoConvitesConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.models.signals import post_save, pre_save
 
+        from django_convites import audit, signals
         from django_convites import checks as convites_checks
         from django_convites.bookkeeping import flush_after_request
+        from django_convites.services import api_tokens, invites, sessions
 
         # Tagged security: the checks whose failure leaves a protection weaker (docs/checks.rst says which).
         checks.register(convites_checks.check_security_settings, checks.Tags.security)
@@ -28,7 +30,16 @@ class DjangoConvitesConfig(AppConfig):
         checks.register(convites_checks.check_throttle_cache, checks.Tags.security, checks.Tags.caches)
         request_finished.connect(flush_after_request, dispatch_uid="django_convites.bookkeeping")
 
-        from django_convites.services import sessions
+        # One audit row per domain signal; the signals module itself only declares them.
+        signals.DomainSignal.connect_every(audit.record_event, dispatch_uid="django_convites.audit")
+
+        # Turning two-factor authentication on ends what a password alone opened.
+        signals.two_factor_enabling.connect(
+            sessions.end_sessions_on_two_factor, dispatch_uid="django_convites.sessions.two_factor"
+        )
+        signals.two_factor_enabling.connect(
+            api_tokens.revoke_on_two_factor, dispatch_uid="django_convites.api_tokens.two_factor"
+        )
 
         user_model = settings.AUTH_USER_MODEL
         pre_save.connect(sessions.remember_credentials, sender=user_model, dispatch_uid="django_convites.sessions.pre")
@@ -45,8 +56,6 @@ class DjangoConvitesConfig(AppConfig):
         # An issuer deactivated or moved out of a role loses the open invites they could no longer issue.
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed
-
-        from django_convites.services import invites
 
         post_save.connect(invites.withdraw_on_user_save, sender=user_model, dispatch_uid="django_convites.invites.post")
         groups = getattr(get_user_model(), "groups", None)

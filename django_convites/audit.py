@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import models
 
-from django_convites import roles, tokens
+from django_convites import policy, roles, tokens
 from django_convites.bookkeeping import run_despite_rollback
 from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent
@@ -129,8 +129,6 @@ def events_visible_to(
 
     Asking for another user's events without the right raises :class:`~django_convites.exceptions.NotAllowed`.
     """
-    from django_convites import policy
-
     queryset = AuditEvent.objects.all()
     if policy.reach(user, policy.Act.READ_AUDIT) is not roles.Reach.ALL:
         if actor_id is not None and actor_id != user.pk:

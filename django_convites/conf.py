@@ -15,8 +15,8 @@ import datetime
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -24,14 +24,17 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-if TYPE_CHECKING:
-    from django_convites.roles import OrganizationResolver, RoleResolver
-
 T = TypeVar("T")
 
 SETTING_NAME = "DJANGO_CONVITES"
 
+#: The four roles, highest first: the wire names of :class:`~django_convites.roles.Role`.
 ROLE_NAMES = ("root", "admin", "gestor", "usuario")
+
+#: ``ROLE_RESOLVER``: a user -> their role, a :class:`~django_convites.roles.Role` or one of :data:`ROLE_NAMES`.
+RoleResolver = Callable[[Any], str]
+#: ``ORGANIZATION_RESOLVER``: a user -> the ids of the organizations they manage, or None (not confined).
+OrganizationResolver = Callable[[Any], "Iterable[Any] | None"]
 
 # -- validators: each returns None when the value is good, else a message in the user's words ---------
 
@@ -117,12 +120,25 @@ def _check_optional_count(value: Any) -> str | None:
 
 
 _RATE = re.compile(r"(\d+)/(s|sec|second|m|min|minute|h|hour|d|day)")
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(value: object) -> tuple[int, int]:
+    """A rate setting (``"60/minute"``) as ``(count, period in seconds)``: ``(60, 60)``. The grammar is
+    DRF's, stricter: a count of at least 1, ``/``, then ``s``, ``sec``, ``second``, ``m``, ``min``,
+    ``minute``, ``h``, ``hour``, ``d`` or ``day``. :class:`ValueError` for anything else."""
+    match = _RATE.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match[1]) < 1:
+        raise ValueError(f"{value!r} is not a rate such as '60/minute'")
+    return int(match[1]), _PERIOD_SECONDS[match[2][0]]
 
 
 def _check_rate(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _RATE.fullmatch(value) or int(value.split("/")[0]) < 1:
+    try:
+        parse_rate(value)
+    except ValueError:
         return "must be None or a rate such as '60/minute' (a count, then second, minute, hour or day)."
     return None
 
@@ -329,7 +345,7 @@ class ConvitesSettings:
     read-only and never rebound.
     """
 
-    #: Dotted path to a callable ``(user) -> Role``.
+    #: Dotted path to a callable ``(user) -> Role`` (:data:`RoleResolver`).
     ROLE_RESOLVER: Setting[RoleResolver] = Setting(
         "django_convites.roles.resolve_role_from_groups", "django_convites.E003", _check_dotted_callable, _imported
     )

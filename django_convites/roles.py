@@ -7,7 +7,7 @@ credential of the request and the target, to make the one authorization decision
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -76,9 +76,6 @@ POLICY: Mapping[Action, Mapping[Role, Reach]] = {
         Action.READ_AUDIT_OF_OTHERS: (_A, _A, _N, _N),
     }.items()
 }
-
-RoleResolver = Callable[[Any], Role]
-OrganizationResolver = Callable[[Any], "Iterable[Any] | None"]
 
 
 def resolve_role_from_groups(user: Any) -> Role:

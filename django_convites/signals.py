@@ -11,13 +11,16 @@ Every signal is a :class:`DomainSignal` and is sent by a service with these keyw
 ``details``
     a JSON-serialisable dict with event-specific facts. Never a secret, digest or password.
 
-The app's own receiver writes one :class:`~django_convites.models.AuditEvent` per signal
-(:mod:`django_convites.audit`). Later features add their signals to this module.
+This module only declares signals and imports nothing of the app. The app's own receivers are connected
+in :meth:`DjangoConvitesConfig.ready() <django_convites.apps.DjangoConvitesConfig.ready>`: the audit
+receiver of :mod:`django_convites.audit`, which writes one :class:`~django_convites.models.AuditEvent` per
+domain signal, and the receivers of :data:`two_factor_enabling`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django.dispatch import Signal
 
@@ -28,6 +31,9 @@ REGISTRY: dict[str, DomainSignal] = {}
 class DomainSignal(Signal):
     """A signal that names its audit event. ``failure`` events survive the request's rollback."""
 
+    #: Receivers of every domain signal, those declared later (by a host site) too: see :meth:`connect_every`.
+    _every: ClassVar[dict[str, Callable[..., Any]]] = {}
+
     def __init__(self, event: str, *, failure: bool = False) -> None:
         if event in REGISTRY:
             raise ValueError(f"a domain signal named {event!r} already exists")
@@ -35,16 +41,19 @@ class DomainSignal(Signal):
         self.event = event
         self.failure = failure
         REGISTRY[event] = self
-        self.connect(_audit, weak=False, dispatch_uid=f"django_convites.audit:{event}")
+        for dispatch_uid, receiver in self._every.items():
+            self.connect(receiver, weak=False, dispatch_uid=f"{dispatch_uid}:{event}")
+
+    @classmethod
+    def connect_every(cls, receiver: Callable[..., Any], *, dispatch_uid: str) -> None:
+        """Connect ``receiver`` to every domain signal, declared or still to come (the app's ``ready()``
+        connects the audit receiver so)."""
+        cls._every[dispatch_uid] = receiver
+        for signal in REGISTRY.values():
+            signal.connect(receiver, weak=False, dispatch_uid=f"{dispatch_uid}:{signal.event}")
 
     def __repr__(self) -> str:
         return f"<DomainSignal {self.event}>"
-
-
-def _audit(signal: DomainSignal, **kwargs: Any) -> None:
-    from django_convites.audit import record_event
-
-    record_event(signal, **kwargs)
 
 
 # -- invites (contract section 4) ------------------------------------------------------------------------
@@ -114,6 +123,13 @@ two_factor_started = DomainSignal("2fa_iniciado")
 #: ``sessoes_encerradas`` (the other JWT sessions it ended), ``api_tokens_revogados`` (the API tokens it
 #: revoked) and ``api_tokens_mantidos`` (whether the user kept them). The one event of the change.
 two_factor_enabled = DomainSignal("2fa_ativado")
+#: Sent inside the transaction that turns two-factor authentication on, just before
+#: :data:`two_factor_enabled`, with ``user``, ``keep_session`` (the id of the JWT session that confirms, or
+#: None) and ``keep_api_tokens``. Each receiver ends what ``user`` opened with a password alone and returns
+#: a dict of counts, merged into the event's ``details``. The app's receivers end the JWT sessions
+#: (``sessoes_encerradas``) and the API tokens (``api_tokens_revogados``); connect one of your own to end a
+#: credential of your site's (a DRF ``Token``, a knox token) the same way. Not audited by itself.
+two_factor_enabling = Signal()
 #: Two-factor authentication was turned off (with a current code).
 two_factor_disabled = DomainSignal("2fa_desativado")
 #: A two-factor code was refused. ``details["acao"]``: ``confirmar``, ``desativar``, ``verificar`` or

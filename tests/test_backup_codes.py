@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_convites import tokens
 from django_convites.exceptions import OtpInvalid
 from django_convites.models import AuditEvent, BackupCode, BackupCodeDevice
+from django_convites.models.two_factor import BACKUP_CODE_ALPHABET, BACKUP_CODE_LENGTH
 from django_convites.services import backup_codes, sessions, two_factor
 from tests.invites import error_of
 from tests.test_two_factor import code_for
@@ -44,7 +45,7 @@ def test_a_current_code_gives_ten_codes_shown_once(client, secret, users):
     assert all(CODE.fullmatch(code) for code in codes)
     assert response["Cache-Control"] == "no-store"
     # 16 characters of a 32-letter alphabet: 80 bits each.
-    assert len(backup_codes.ALPHABET) ** backup_codes.LENGTH == 2**80
+    assert len(BACKUP_CODE_ALPHABET) ** BACKUP_CODE_LENGTH == 2**80
     stored = set(BackupCode.objects.values_list("digest", flat=True))
     assert stored == {tokens.digest(code.replace("-", "")) for code in codes}
     assert client.get(STATUS).json()["codigos_backup_restantes"] == 10

@@ -161,3 +161,10 @@ def test_root_is_never_confined(users, convites_settings):
     convites_settings(ORGANIZATION_RESOLVER="tests.test_roles.organizations_by_username")
     assert roles.managed_organizations(users["root"]) is None
     assert roles.may_manage_organization(users["root"], 12345)
+
+
+def test_the_role_enum_is_the_one_list_of_role_names():
+    from django_convites import conf
+    from django_convites.roles import Role
+
+    assert tuple(role.value for role in Role) == conf.ROLE_NAMES

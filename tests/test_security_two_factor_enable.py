@@ -152,6 +152,58 @@ def test_enabling_writes_one_event_with_the_counts(users, api_client, tokens_of_
     assert written[0].details == {"sessoes_encerradas": 2, "api_tokens_revogados": 2, "api_tokens_mantidos": False}
 
 
+def test_a_site_receiver_ends_its_own_credentials_and_its_count_joins_the_event(users, api_client):
+    """``two_factor_enabling`` is how the app's sessions and API tokens end (no import between the
+    services), and how a site ends credentials of its own: its count lands in the one event."""
+    from django_convites import signals
+
+    calls = []
+
+    def end_site_credentials(sender, *, user, keep_session, keep_api_tokens, **kwargs):
+        calls.append((user, keep_session, keep_api_tokens))
+        return {"credenciais_do_site": 3}
+
+    signals.two_factor_enabling.connect(end_site_credentials, dispatch_uid="tests.site_credentials")
+    try:
+        mine = login()
+        api_client.credentials(**bearer(mine.access))
+        secret = api_client.post(ENROL).json()["segredo"]
+        before = last_event_id()
+        assert api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json").status_code == 200
+    finally:
+        signals.two_factor_enabling.disconnect(dispatch_uid="tests.site_credentials")
+    assert calls == [(users["gestor"], mine.family.pk, False)]
+    (event,) = new_events(before)
+    assert event.details == {
+        "sessoes_encerradas": 0,
+        "api_tokens_revogados": 0,
+        "api_tokens_mantidos": False,
+        "credenciais_do_site": 3,
+    }
+
+
+def test_a_failing_site_receiver_leaves_two_factor_off_and_everything_open(users, api_client, tokens_of_gestor):
+    from django_convites import signals
+
+    def refuse(sender, **kwargs):
+        raise RuntimeError("the site's store is down")
+
+    other = login()
+    api_client.credentials(**bearer(login().access))
+    secret = api_client.post(ENROL).json()["segredo"]
+    before = last_event_id()
+    signals.two_factor_enabling.connect(refuse, dispatch_uid="tests.refuse")
+    try:
+        with pytest.raises(RuntimeError):
+            two_factor.confirm_totp(users["gestor"], code_for(secret))
+    finally:
+        signals.two_factor_enabling.disconnect(dispatch_uid="tests.refuse")
+    assert not two_factor.is_active(users["gestor"])
+    assert len(live_tokens(users["gestor"])) == 2
+    assert Client().get(APP_VIEW, **bearer(other.access)).status_code == 200
+    assert [event.event for event in new_events(before)] == []
+
+
 @pytest.mark.parametrize("value", ["true", 1, 0, None, [], {}, "sim"])
 def test_a_manter_api_tokens_that_is_not_a_boolean_is_400_and_changes_nothing(
     users, api_client, tokens_of_gestor, value

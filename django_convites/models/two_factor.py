@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -7,6 +8,23 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
+
+from django_convites import tokens
+
+#: A backup code: 16 base32 characters (80 random bits), shown in groups of four.
+BACKUP_CODE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+BACKUP_CODE_LENGTH = 16  # 16 x 5 bits = 80 bits
+_SEPARATORS = re.compile(r"[\s-]+")
+_FORMAT = re.compile(rf"[{BACKUP_CODE_ALPHABET}]{{{BACKUP_CODE_LENGTH}}}\Z")
+
+
+def normalise_backup_code(code: object) -> str | None:
+    """The canonical form of a typed backup code, or None when it cannot be one. Typing is forgiving:
+    case, spaces and hyphens do not matter."""
+    if not isinstance(code, str) or len(code) > 64:
+        return None
+    canonical = _SEPARATORS.sub("", code).lower()
+    return canonical if _FORMAT.match(canonical) else None
 
 
 class BackupCodeDevice(Device):
@@ -24,9 +42,13 @@ class BackupCodeDevice(Device):
         verbose_name_plural = _("backup code sets")
 
     def verify_token(self, token: Any) -> bool:
-        from django_convites.services import backup_codes
-
-        return backup_codes.spend(self, token)
+        """Whether ``token`` is an unused code of this set; if so it is spent, once however many race: one
+        ``UPDATE ... WHERE used_at IS NULL`` on the code's own row."""
+        canonical = normalise_backup_code(token)
+        if canonical is None:
+            return False
+        unused = self.codes.filter(digest=tokens.digest(canonical), used_at__isnull=True)
+        return bool(unused.update(used_at=timezone.now()))
 
 
 class BackupCode(models.Model):

@@ -309,6 +309,12 @@ def revoke_for_new_factor(user: Any) -> int:
     return live_api_tokens(user, now=now).update(revoked_at=now, revoked_by=user)
 
 
+def revoke_on_two_factor(sender: Any, *, user: Any, keep_api_tokens: bool = False, **kwargs: Any) -> dict[str, int]:
+    """Receiver of :data:`~django_convites.signals.two_factor_enabling`: :func:`revoke_for_new_factor`,
+    unless the user keeps their tokens."""
+    return {"api_tokens_revogados": 0 if keep_api_tokens else revoke_for_new_factor(user)}
+
+
 def stale_api_tokens(*, idle_for: datetime.timedelta, now: datetime.datetime | None = None) -> QuerySet[ApiToken]:
     """Live tokens created at least ``idle_for`` ago and never used since, or not used for ``idle_for``."""
     now = now or timezone.now()

@@ -6,41 +6,28 @@ SHA-256 digest is stored. Typing is forgiving: case, spaces and hyphens do not m
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from django_convites import signals, tokens
 from django_convites.models import BackupCode, BackupCodeDevice
+from django_convites.models.two_factor import BACKUP_CODE_ALPHABET, BACKUP_CODE_LENGTH, normalise_backup_code
 from django_convites.net import RequestMeta
 
 COUNT = 10
-ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
-LENGTH = 16  # 16 x 5 bits = 80 bits
 GROUP = 4
-_SEPARATORS = re.compile(r"[\s-]+")
-_FORMAT = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}\Z")
 DEVICE_NAME = "backup"
 
 
 def _new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
-
-
-def normalise(code: object) -> str | None:
-    """The canonical form of a typed backup code, or None when it cannot be one."""
-    if not isinstance(code, str) or len(code) > 64:
-        return None
-    canonical = _SEPARATORS.sub("", code).lower()
-    return canonical if _FORMAT.match(canonical) else None
+    raw = "".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+    return "-".join(raw[i : i + GROUP] for i in range(0, BACKUP_CODE_LENGTH, GROUP))
 
 
 def looks_like_backup_code(code: object) -> bool:
-    return normalise(code) is not None
+    return normalise_backup_code(code) is not None
 
 
 def generate(user: Any, *, meta: RequestMeta | None = None) -> list[str]:
@@ -52,7 +39,7 @@ def generate(user: Any, *, meta: RequestMeta | None = None) -> list[str]:
         BackupCodeDevice.objects.filter(user=user).delete()
         device = BackupCodeDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
         BackupCode.objects.bulk_create(
-            BackupCode(device=device, digest=tokens.digest(normalise(code) or "")) for code in codes
+            BackupCode(device=device, digest=tokens.digest(normalise_backup_code(code) or "")) for code in codes
         )
         signals.backup_codes_generated.send(
             sender=BackupCodeDevice, actor=user, target=device, meta=meta, details={"quantidade": COUNT}
@@ -60,24 +47,12 @@ def generate(user: Any, *, meta: RequestMeta | None = None) -> list[str]:
     return codes
 
 
-def spend(device: BackupCodeDevice, code: object) -> bool:
-    """Whether ``code`` is an unused code of ``device``; if so it is spent, once however many race."""
-    canonical = normalise(code)
-    if canonical is None:
-        return False
-    return bool(
-        BackupCode.objects.filter(device=device, digest=tokens.digest(canonical), used_at__isnull=True).update(
-            used_at=timezone.now()
-        )
-    )
-
-
 def spend_for_user(user: Any, code: object) -> BackupCodeDevice | None:
     """The backup device of ``user`` that accepted ``code`` (spending it), or None."""
-    if normalise(code) is None:
+    if normalise_backup_code(code) is None:
         return None
     device = BackupCodeDevice.objects.filter(user=user, confirmed=True).first()
-    return device if device is not None and spend(device, code) else None
+    return device if device is not None and device.verify_token(code) else None
 
 
 def remaining(user: Any) -> int:

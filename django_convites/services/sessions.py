@@ -330,6 +330,11 @@ def end_sessions_for_new_factor(user: Any, *, keep: Any = None) -> int:
         return others.update(revoked_at=timezone.now(), revoked_reason="2fa_ativado")
 
 
+def end_sessions_on_two_factor(sender: Any, *, user: Any, keep_session: Any = None, **kwargs: Any) -> dict[str, int]:
+    """Receiver of :data:`~django_convites.signals.two_factor_enabling`: :func:`end_sessions_for_new_factor`."""
+    return {"sessoes_encerradas": end_sessions_for_new_factor(user, keep=keep_session)}
+
+
 def sessions_of(user: Any) -> QuerySet[SessionFamily]:
     """``user``'s live sessions (not revoked, not past their end), newest first."""
     live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())

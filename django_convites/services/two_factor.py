@@ -312,8 +312,6 @@ def confirm_totp(
         raise _fail(user, None, meta, "confirmar")
     if not _checked(user, lambda: verify(device, code), meta=meta, action="confirmar", target=device):
         raise _fail(user, device, meta, "confirmar")
-    from django_convites.services import api_tokens, sessions
-
     with transaction.atomic():
         if not TOTPDevice.objects.filter(pk=device.pk, confirmed=False).update(confirmed=True) or (
             TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).exists()
@@ -322,11 +320,17 @@ def confirm_totp(
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device.confirmed = True
         forget_device(user)
-        ended = sessions.end_sessions_for_new_factor(user, keep=session)
-        revoked = 0 if keep_api_tokens else api_tokens.revoke_for_new_factor(user)
-        details = {"sessoes_encerradas": ended, "api_tokens_revogados": revoked, "api_tokens_mantidos": keep_api_tokens}
+        # The JWT sessions and API tokens end through receivers (apps.py), so this module imports neither.
+        counts = {"sessoes_encerradas": 0, "api_tokens_revogados": 0}
+        for _receiver, answer in signals.two_factor_enabling.send(
+            sender=TOTPDevice, user=user, keep_session=session, keep_api_tokens=keep_api_tokens
+        ):
+            counts.update(answer or {})
+        details = {**counts, "api_tokens_mantidos": keep_api_tokens}
         signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
-    return Activation(device=device, sessions_ended=ended, api_tokens_revoked=revoked)
+    return Activation(
+        device=device, sessions_ended=counts["sessoes_encerradas"], api_tokens_revoked=counts["api_tokens_revogados"]
+    )
 
 
 def verifying_device(
