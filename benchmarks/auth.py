@@ -133,7 +133,7 @@ def make_data() -> dict[str, tuple[str, str]]:
     from rest_framework_api_key.models import APIKey
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from django_convites import access_tokens, tokens
+    from django_convites import jwt_codec, tokens
     from django_convites.models import SessionFamily
     from django_convites.services import api_tokens
 
@@ -149,7 +149,7 @@ def make_data() -> dict[str, tuple[str, str]]:
         SessionFamily.objects.create(user=user)
     user = users[FILLER // 2]
     family = SessionFamily.objects.create(user=user)
-    access, _ = access_tokens.encode(user.pk, family.pk, django_timezone.now())
+    access, _ = jwt_codec.encode(user.pk, family.pk, django_timezone.now())
     _, knox_token = AuthToken.objects.create(user=user)
     _, api_key = APIKey.objects.create_key(name="bench")
     convites = api_tokens.create_api_token(user=user, scope="write").secret

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -22,11 +22,18 @@ from django_convites.models import (
     SessionFamily,
     TwoFactorLimit,
 )
+from django_convites.models.invites import InviteQuerySet
 from django_convites.net import request_meta
 from django_convites.services import api_tokens, invites, sessions, two_factor
 
+if TYPE_CHECKING:
+    # ModelAdmin is generic in django-stubs only: at run time it cannot be subscripted.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
 
-class ViewOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+
+class ViewOnlyAdmin(_ModelAdmin):
     """Rows are looked at here, never added, edited or deleted: their services own every change."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -40,7 +47,7 @@ class ViewOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 def revoke_each(
-    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    model_admin: admin.ModelAdmin[Any],
     request: HttpRequest,
     objects: Iterable[Any],
     revoke: Callable[..., Any],
@@ -85,7 +92,8 @@ class InviteStateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invite]) -> QuerySet[Invite]:
         value = self.value()
         if value in InviteState.values:
-            return queryset.in_state(value)  # type: ignore[attr-defined,no-any-return]
+            # The admin's queryset comes from Invite's default manager, an InviteQuerySet.
+            return cast(InviteQuerySet, queryset).in_state(value)
         return queryset
 
 
@@ -243,7 +251,8 @@ class BackupCodeDeviceAdmin(ViewOnlyAdmin):
 
     @admin.display(description=_("codes left"))
     def remaining(self, obj: BackupCodeDevice) -> int:
-        return obj.codes.filter(used_at__isnull=True).count()
+        remaining: int = obj.codes.filter(used_at__isnull=True).count()
+        return remaining
 
 
 @admin.register(AuthCode)

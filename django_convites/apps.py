@@ -18,7 +18,7 @@ class DjangoConvitesConfig(AppConfig):
 
         from django_convites import audit, signals
         from django_convites import checks as convites_checks
-        from django_convites.bookkeeping import flush_after_request
+        from django_convites._db.deferred import flush_after_request
         from django_convites.services import api_tokens, invites, sessions
 
         # Tagged security: the checks whose failure leaves a protection weaker (docs/checks.rst says which).
@@ -28,7 +28,7 @@ class DjangoConvitesConfig(AppConfig):
         checks.register(convites_checks.check_middleware, checks.Tags.security)
         checks.register(convites_checks.check_invite_settings, checks.Tags.security)  # E031: the JWT keys
         checks.register(convites_checks.check_throttle_cache, checks.Tags.security, checks.Tags.caches)
-        request_finished.connect(flush_after_request, dispatch_uid="django_convites.bookkeeping")
+        request_finished.connect(flush_after_request, dispatch_uid="django_convites.deferred_writes")
 
         # One audit row per domain signal; the signals module itself only declares them.
         signals.DomainSignal.connect_every(audit.record_event, dispatch_uid="django_convites.audit")

@@ -2,8 +2,10 @@
 
 A success event is written in the transaction of the change it records, so it commits with that change
 and never outlives a rollback. A failure event (``DomainSignal(failure=True)``) is written through
-:func:`~django_convites.bookkeeping.run_despite_rollback`, so it survives the failure response even
-under ``ATOMIC_REQUESTS = True``.
+:func:`run_despite_rollback`, so it survives the failure response even under ``ATOMIC_REQUESTS = True``.
+
+:func:`run_despite_rollback` and :func:`flush_deferred_writes` are public here for the receivers of a site
+that must write despite a rollback too (:doc:`/signals`); they live in the private ``django_convites._db``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.db import models
 
 from django_convites import policy, roles, tokens
-from django_convites.bookkeeping import run_despite_rollback
+from django_convites._db import deferred
+from django_convites._db.deferred import run_despite_rollback as run_despite_rollback  # public here
 from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent
 
 if TYPE_CHECKING:
     from django_convites.net import RequestMeta
     from django_convites.signals import DomainSignal
+
+
+def flush_deferred_writes(using: str | None = None) -> None:
+    """Run now the writes :func:`run_despite_rollback` still holds for ``using``: after a ``rollback()`` of
+    your own under manual transaction management, where no ``atomic()`` block ends to run them."""
+    deferred.flush(using)
 
 
 class Target(NamedTuple):

@@ -23,7 +23,7 @@ REQUIRED_APPS = ("rest_framework", "django_otp", "django_otp.plugins.otp_totp")
 OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 TWO_FACTOR_MIDDLEWARE = "django_convites.middleware.TwoFactorMiddleware"
-#: The settings of the app's throttles, which count in Django's default cache (DRF's ``SimpleRateThrottle``).
+#: The settings of the app's rate limits, which count in Django's default cache (:mod:`django_convites.ratelimit`).
 THROTTLE_RATES = ("INVITE_VALIDATION_RATE", "LOGIN_RATE", "LOGIN_USERNAME_RATE", "TWO_FACTOR_RATE")
 
 #: Setting key -> the id of its own check, read from the declarations (``conf.ConvitesSettings``): for
@@ -173,7 +173,7 @@ def check_throttle_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E018: the organization and nucleus settings do not fit together; E019: lifetime above its maximum;
     E031: the JWT keys do not suit the algorithm."""
-    from django_convites import access_tokens, conf, orgs
+    from django_convites import conf, jwt_codec, orgs
 
     if check_settings():
         return []  # one key is wrong already; its own check says which
@@ -197,7 +197,7 @@ def check_invite_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 id="django_convites.E019",
             )
         )
-    problem = access_tokens.configuration_problem()
+    problem = jwt_codec.configuration_problem()
     if problem:
         errors.append(
             Error(

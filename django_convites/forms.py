@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import orgs, policy, roles, tokens
@@ -15,8 +16,13 @@ class IssueInviteForm(forms.Form):
     """Issue an invite: the target types the user may grant, and the organizations they may act on."""
 
     tipo_destino = forms.ChoiceField(label=_("Target type"))
-    organizacao = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False)  # type: ignore[arg-type]
-    nucleos = forms.ModelMultipleChoiceField(label=_("Nuclei"), queryset=None, required=False)  # type: ignore[arg-type]
+    # The host's models, from the settings; the querysets are the user's, set in __init__.
+    organizacao: forms.ModelChoiceField[models.Model] = forms.ModelChoiceField(
+        label=_("Organization"), queryset=None, required=False
+    )
+    nucleos: forms.ModelMultipleChoiceField[models.Model] = forms.ModelMultipleChoiceField(
+        label=_("Nuclei"), queryset=None, required=False
+    )
     data_expiracao = forms.DateTimeField(
         label=_("Expires at"),
         required=False,
@@ -26,7 +32,7 @@ class IssueInviteForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tipo_destino"].choices = [  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["tipo_destino"]).choices = [
             (name, name)
             for name in app_settings.TARGET_TYPES
             if policy.may_grant(user, roles.role_for_target_type(name))
@@ -39,14 +45,14 @@ class IssueInviteForm(forms.Form):
             managed = roles.managed_organizations(user)
             if managed is not None:
                 queryset = queryset.filter(pk__in=list(managed))
-            self.fields["organizacao"].queryset = queryset  # type: ignore[attr-defined]
+            cast("forms.ModelChoiceField[models.Model]", self.fields["organizacao"]).queryset = queryset
         if nucleus_model is None or organization_model is None:
             del self.fields["nucleos"]
         else:
             field = app_settings.NUCLEUS_ORGANIZATION_FIELD
-            self.fields["nucleos"].queryset = nucleus_model._default_manager.filter(  # type: ignore[attr-defined]
-                **{f"{field}__in": self.fields["organizacao"].queryset}  # type: ignore[attr-defined]
-            )
+            organizations = cast("forms.ModelChoiceField[models.Model]", self.fields["organizacao"]).queryset
+            nuclei = cast("forms.ModelMultipleChoiceField[models.Model]", self.fields["nucleos"])
+            nuclei.queryset = nucleus_model._default_manager.filter(**{f"{field}__in": organizations})
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data

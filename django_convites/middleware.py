@@ -42,10 +42,13 @@ View = TypeVar("View", bound=Callable[..., Any])
 #: URL names whose views every user may reach (within any namespace, so ``admin:logout`` too).
 OPEN_URL_NAMES = frozenset({"login", "logout"})
 
+#: The attribute that marks a view function or class as open before the second factor.
+_EXEMPT_ATTRIBUTE = "two_factor_exempt"
+
 
 def two_factor_exempt(view: View) -> View:
     """Mark a view as reachable before the second factor (a help page, a custom logout)."""
-    view.two_factor_exempt = True  # type: ignore[attr-defined]
+    setattr(view, _EXEMPT_ATTRIBUTE, True)
     return view
 
 
@@ -54,11 +57,11 @@ def _view_class(view: Any) -> type | None:
 
 
 def _is_open(request: HttpRequest, view: Any) -> bool:
-    if getattr(view, "two_factor_exempt", False):
+    if getattr(view, _EXEMPT_ATTRIBUTE, False):
         return True
     view_class = _view_class(view)
     if view_class is not None:
-        if getattr(view_class, "two_factor_exempt", False) or issubclass(view_class, (LoginView, LogoutView)):
+        if getattr(view_class, _EXEMPT_ATTRIBUTE, False) or issubclass(view_class, (LoginView, LogoutView)):
             return True
         from django_convites.api.base import ConvitesAPIMixin
 

@@ -1,4 +1,4 @@
-"""The client's IP and user agent, from one place (contract section 8).
+"""The client's IP and user agent, from one place (docs/audit.rst).
 
 ``REMOTE_ADDR`` is the client unless ``TRUSTED_PROXIES`` says what stands in front of Django. Then the
 chain ``X-Forwarded-For + [REMOTE_ADDR]`` is walked right to left and the first hop that is not a trusted
@@ -81,10 +81,14 @@ def user_agent(request: HttpRequest) -> str:
     return "".join(char for char in agent[:USER_AGENT_MAX_LENGTH] if char.isprintable())
 
 
+#: The attribute of a request that caches its :class:`RequestMeta`.
+_META_ATTRIBUTE = "_convites_meta"
+
+
 def request_meta(request: HttpRequest) -> RequestMeta:
     """The :class:`RequestMeta` of ``request``; cached on it."""
-    cached = getattr(request, "_convites_meta", None)
+    cached: RequestMeta | None = getattr(request, _META_ATTRIBUTE, None)
     if cached is None:
         cached = RequestMeta(ip=client_ip(request), user_agent=user_agent(request))
-        request._convites_meta = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+        setattr(request, _META_ATTRIBUTE, cached)
+    return cached

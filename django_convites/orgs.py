@@ -1,4 +1,4 @@
-"""The host's organization and nucleus models, looked up at run time (contract section 4).
+"""The host's organization and nucleus models, looked up at run time (docs/invites.rst).
 
 The app owns no organization model and no migration of it depends on the host's. ``ORGANIZATION_MODEL``,
 ``NUCLEUS_MODEL`` and ``NUCLEUS_ORGANIZATION_FIELD`` name them; invites keep references by primary key.
@@ -67,7 +67,7 @@ def _key(model: type[models.Model], value: Any, field: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, str, uuid.UUID)) or value == "":
         raise InvalidField(field, _("Must be an id."))
     try:
-        key = model._meta.pk.to_python(value)  # type: ignore[union-attr]
+        key = model._meta.pk.to_python(value)
     except (ValidationError, ValueError, TypeError):
         raise InvalidField(field, _("Must be an id.")) from None
     if isinstance(key, int) and not -(2**63) <= key < 2**63:
@@ -143,7 +143,7 @@ def organization_key(stored: str) -> Any:
     if model is None:
         return stored
     try:
-        return wire_value(model._meta.pk.to_python(stored))  # type: ignore[union-attr]
+        return wire_value(model._meta.pk.to_python(stored))
     except ValidationError:
         return stored
 

@@ -3,7 +3,7 @@
 Every service asks :func:`decide` (or :func:`require`, which raises) before it acts, whether the call
 comes from the API, an HTML page, the admin or a management command. Three things go into the answer:
 
-* the **role** of the actor, through the table :data:`django_convites.roles.POLICY` (contract section 3);
+* the **role** of the actor, through the table :data:`django_convites.roles.POLICY` (docs/roles.rst);
 * the **credential** that authenticated the request (:class:`Credential`): a session, a JWT access
   token or an API token with its scope, and whether a second factor was proved. An API token never
   does more than its scope: below ``admin`` its reach over other people's objects stops at its owner's
@@ -59,11 +59,18 @@ class Credential:
     kind: CredentialKind
     scope: Scope | None = None
     second_factor: bool = False
+    #: The row behind the credential: an API token's id, a JWT session's family id; None for the others.
+    id: Any = None
 
     @property
     def interactive(self) -> bool:
         """A person logged in with a password: a session or a JWT, never an API token."""
         return self.kind in (CredentialKind.SESSION, CredentialKind.JWT)
+
+    @property
+    def session_id(self) -> Any:
+        """The id of the JWT session (its family) that authenticated the request, or None."""
+        return self.id if self.kind is CredentialKind.JWT else None
 
 
 #: The credential of code that runs without a request (commands, tasks): the actor's role alone decides.
@@ -79,10 +86,11 @@ def set_credential(user: Any, credential: Credential) -> None:
 
 def credential_of(user: Any) -> Credential:
     """The credential ``user`` acts through: what an authentication class recorded, else a session
-    (verified when django-otp's ``is_verified()`` says so)."""
+    (verified when django-otp's ``is_verified()`` says so). The one place the app reads how a request was
+    authenticated: services, permissions and views ask this, never ``request.auth``."""
     recorded = getattr(user, _CREDENTIAL_ATTR, None)
-    if recorded is not None:
-        return recorded  # type: ignore[no-any-return]
+    if isinstance(recorded, Credential):
+        return recorded
     is_verified = getattr(user, "is_verified", None)
     return Credential(CredentialKind.SESSION, second_factor=bool(callable(is_verified) and is_verified()))
 
@@ -252,7 +260,8 @@ def _members(organizations: Collection[Any]) -> Iterable[Any] | None:
     resolver = app_settings.ORGANIZATION_MEMBERS_RESOLVER
     if resolver is None:
         return None
-    return resolver(frozenset(organizations))  # type: ignore[no-any-return]
+    members: Iterable[Any] | None = resolver(frozenset(organizations))
+    return members
 
 
 def owned_by_reachable_users(actor: Any, field: str = "user") -> Q | None:

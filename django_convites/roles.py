@@ -1,4 +1,4 @@
-"""Who may do what: the four roles, how a user gets one, and the policy table (contract section 3).
+"""Who may do what: the four roles, how a user gets one, and the policy table (docs/roles.rst).
 
 :data:`POLICY` is the single statement of the table. :mod:`django_convites.policy` reads it, together with the
 credential of the request and the target, to make the one authorization decision every service asks.
@@ -44,7 +44,7 @@ class Reach(str, enum.Enum):
 
 
 class Action(str, enum.Enum):
-    """Every row of the contract's role table."""
+    """Every row of the role table (docs/roles.rst)."""
 
     CREATE_INVITE = "create_invite"
     INVITE_HIGHER_ROLE = "invite_higher_role"
@@ -60,7 +60,7 @@ class Action(str, enum.Enum):
 
 _A, _O, _N = Reach.ALL, Reach.OWN, Reach.NONE
 
-#: Action -> reach per role, in the column order root, admin, gestor, usuario of the contract.
+#: Action -> reach per role, in the column order root, admin, gestor, usuario of docs/roles.rst.
 POLICY: Mapping[Action, Mapping[Role, Reach]] = {
     action: dict(zip(Role, row, strict=True))
     for action, row in {
@@ -105,8 +105,8 @@ def role_of(user: Any) -> Role | None:
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated or not user.is_active:
         return None
     cached = getattr(user, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    if isinstance(cached, Role):
+        return cached
     role = Role(app_settings.ROLE_RESOLVER(user))
     setattr(user, _CACHE_ATTR, role)
     return role

@@ -56,7 +56,7 @@ class DomainSignal(Signal):
         return f"<DomainSignal {self.event}>"
 
 
-# -- invites (contract section 4) ------------------------------------------------------------------------
+# -- invites (docs/invites.rst) ------------------------------------------------------------------------
 # Sent with ``sender=Invite`` and ``target`` the invite (None when no invite matched).
 
 #: An invite was created. ``details``: ``tipo_destino``, ``organizacao``, ``nucleos``, ``data_expiracao``.
@@ -77,7 +77,7 @@ invite_denied = DomainSignal("convite_negado", failure=True)
 invite_quota_exceeded = DomainSignal("convite_cota_excedida", failure=True)
 
 
-# -- API tokens (contract section 5) ---------------------------------------------------------------------
+# -- API tokens (docs/api-tokens.rst) ---------------------------------------------------------------------
 # Sent with ``sender=ApiToken``; ``target`` is the token (or a ``Target("api_token", id)``).
 
 #: An API token was created. ``details``: ``scope``, ``nome``, ``expira_em``, ``ips_permitidos``.
@@ -94,7 +94,7 @@ api_token_denied = DomainSignal("api_token_negado", failure=True)
 api_token_used = DomainSignal("api_token_usado")
 
 
-# -- JWT sessions (contract section 6) -------------------------------------------------------------------
+# -- JWT sessions (docs/sessions.rst) -------------------------------------------------------------------
 # Sent with ``sender=SessionFamily``; ``target`` is the family (None for a failed login).
 
 #: A user logged in and a session family began. Also sent, with no target and ``details["via"] = "django"``,
@@ -114,7 +114,7 @@ refresh_reused = DomainSignal("refresh_reutilizado", failure=True)
 session_revoked = DomainSignal("sessao_revogada")
 
 
-# -- two-factor authentication (contract section 7) ------------------------------------------------------
+# -- two-factor authentication (docs/two-factor.rst) ------------------------------------------------------
 # Sent with ``sender=TOTPDevice``; ``target`` is the device (None once it is deleted).
 
 #: A TOTP enrolment began: an unconfirmed device was created.
@@ -147,7 +147,7 @@ two_factor_unlocked = DomainSignal("2fa_desbloqueado")
 backup_codes_generated = DomainSignal("codigos_backup_gerados")
 
 
-# -- authentication codes (contract section 7) -----------------------------------------------------------
+# -- authentication codes (docs/two-factor.rst) -----------------------------------------------------------
 # Sent with ``sender=AuthCode``; ``target`` is the code's row (None when the user had no code). The code
 # itself is never recorded.
 

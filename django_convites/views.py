@@ -10,26 +10,20 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from django_otp import login as otp_login
 
-from django_convites import orgs, policy, roles
-from django_convites.api.throttling import (
-    InviteValidationThrottle,
-    LoginThrottle,
-    LoginUsernameThrottle,
-    TwoFactorThrottle,
-)
+from django_convites import orgs, policy, ratelimit, roles
 from django_convites.exceptions import (
     ConvitesError,
     InvalidField,
@@ -46,32 +40,43 @@ from django_convites.forms import (
 from django_convites.net import request_meta
 from django_convites.services import api_tokens, invites, sessions, two_factor
 
+if TYPE_CHECKING:  # FormView is generic in django-stubs only; at run time it takes no subscript
+    FormPage = FormView[Any]
+    _MixinBase = FormPage  # the mixins below are checked as the form pages they are mixed into
+else:
+    FormPage = FormView
+    _MixinBase = object
 
-class NoStoreMixin:
+
+class NoStoreMixin(_MixinBase):
     """Pages that show or take a code are never cached and never send their URL to another site.
 
     ``same-origin``, not ``no-referrer``: with ``no-referrer`` browsers send ``Origin: null`` on the
     page's form posts, and Django's CSRF check refuses them."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "same-origin"
         return response
 
 
-class ThrottledPostMixin:
-    """A form page whose POSTs go through a DRF throttle (``throttle_class``); beyond it, 429 and the form."""
+class ThrottledPostMixin(_MixinBase):
+    """A form page whose POSTs spend a :class:`~django_convites.ratelimit.RateLimit` (``rate_limit``), the
+    same budget as the API's; beyond it, 429 with the form, an error and ``Retry-After``."""
 
-    throttle_class: type[Any]
+    rate_limit: ratelimit.RateLimit
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not self.throttle_class().allow_request(request, self):
-            form = self.get_form()  # type: ignore[attr-defined]
+        wait = self.rate_limit.hit(request)
+        if wait is not None:
+            form = self.get_form()
             form.errors.clear()
             form.add_error(None, _("Too many attempts. Try again in a minute."))
-            return self.render_to_response(self.get_context_data(form=form), status=429)  # type: ignore[attr-defined,no-any-return]
-        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(math.ceil(wait))
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 def _form_error(form: Any, error: ConvitesError) -> None:
@@ -79,13 +84,13 @@ def _form_error(form: Any, error: ConvitesError) -> None:
     form.add_error(field, str(error.detail))
 
 
-class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: ignore[type-arg]
+class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormPage):
     """``/tokens/convites/gerar/``: issue an invite; the code is shown once, on the answer to the POST."""
 
     template_name = "django_convites/invite_issue.html"
     form_class = IssueInviteForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not policy.decide(request.user, roles.Action.CREATE_INVITE):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -121,13 +126,13 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormView):  # type: igno
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormView):  # type: ignore[type-arg]
+class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormPage):
     """``/tokens/convites/validar/``: whether a code can be used. It never uses the invite."""
 
     template_name = "django_convites/invite_validate.html"
     form_class = ValidateInviteForm
 
-    throttle_class = InviteValidationThrottle
+    rate_limit = ratelimit.INVITE_VALIDATION
 
     def form_valid(self, form: ValidateInviteForm) -> HttpResponse:
         try:
@@ -149,7 +154,7 @@ class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormView):  # type: i
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormView):  # type: ignore[type-arg]
+class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormPage):
     """A page that takes a current two-factor code and hands it to one service call."""
 
     form_class = TwoFactorCodeForm
@@ -157,7 +162,7 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormVi
     two_factor_exempt = True
 
     # The same per-user budget as the API's two-factor endpoints, so codes cannot be guessed here.
-    throttle_class = TwoFactorThrottle
+    rate_limit = ratelimit.TWO_FACTOR
 
     def form_invalid(self, form: TwoFactorCodeForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -200,7 +205,7 @@ class EnableTwoFactorPage(TwoFactorPage):
         if two_factor.is_active(request.user):
             return self.render_to_response({"active": True})
         enrolment = two_factor.pending_enrolment(request.user)
-        if enrolment is None:  # the first visit prepares one device, as the contract's GET shows a QR code
+        if enrolment is None:  # the first visit prepares one device: the page shows its QR code (docs/two-factor.rst)
             enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
         return self.render_to_response(self.get_context_data(enrolment=enrolment))
 
@@ -265,20 +270,15 @@ class VerifyTwoFactorPage(TwoFactorPage):
 
 # -- logging in to a session ------------------------------------------------------------------------------
 
-#: The throttles of every login: ``LOGIN_RATE`` per client IP and ``LOGIN_USERNAME_RATE`` per username,
-#: the same budgets (and cache keys) as the JWT login ``POST /api/auth/token/``.
-LOGIN_THROTTLES = (LoginThrottle, LoginUsernameThrottle)
-
 
 def login_retry_after(request: HttpRequest, view: Any = None) -> int | None:
-    """Count one login attempt of ``request`` against every login throttle: None when it may go on,
-    otherwise the seconds to wait. Every throttle counts the attempt, as DRF's do."""
-    waits = []
-    for throttle_class in LOGIN_THROTTLES:
-        throttle = throttle_class()
-        if not throttle.allow_request(request, view):
-            waits.append(throttle.wait() or 60)
-    return math.ceil(max(waits)) if waits else None
+    """Count one login attempt of ``request`` against every login limit
+    (:data:`django_convites.ratelimit.LOGIN_LIMITS`: ``LOGIN_RATE`` per client IP, ``LOGIN_USERNAME_RATE``
+    per username posted, the same budgets and cache keys as the JWT login ``POST /api/auth/token/``):
+    None when it may go on, otherwise the whole seconds to wait. Every limit counts the attempt. ``view``
+    is not used; it is kept for callers that pass it."""
+    wait = ratelimit.hit_all(ratelimit.LOGIN_LIMITS, request)
+    return None if wait is None else math.ceil(wait)
 
 
 class LoginView(auth_views.LoginView):

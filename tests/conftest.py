@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from django_convites.conf import SETTING_NAME, user_settings
-from django_convites.roles import forget_role
+from tests.factories import users_by_role
 
 
 @pytest.fixture
@@ -38,22 +37,10 @@ def api_client() -> APIClient:
     return APIClient()
 
 
-def make_user(django_user_model: Any, username: str, *, role: str = "usuario", **extra: Any) -> Any:
-    if role == "root":
-        user = django_user_model.objects.create_superuser(username=username, password="x", **extra)
-    else:
-        user = django_user_model.objects.create_user(username=username, password="x", **extra)
-    if role in {"admin", "gestor"}:
-        group, _ = Group.objects.get_or_create(name=role)
-        user.groups.add(group)
-    forget_role(user)
-    return user
-
-
 @pytest.fixture
-def users(django_user_model: Any, db: None) -> dict[str, Any]:
+def users(db: None) -> dict[str, Any]:
     """One user per role, named after it."""
-    return {role: make_user(django_user_model, role, role=role) for role in ("root", "admin", "gestor", "usuario")}
+    return users_by_role()
 
 
 @pytest.fixture

@@ -56,20 +56,15 @@ def outcome(response: HttpResponse) -> dict[str, Any]:
 
 def main() -> None:
     django.setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
-    from django_convites.services import sessions
+    from tests.factories import browser_as, jwt_login, make_user
 
     call_command("migrate", run_syncdb=True, verbosity=0)
-    user = get_user_model().objects.create_user(username="gestor", password="x")
-    user.groups.add(Group.objects.get_or_create(name="gestor")[0])
-    jwt = sessions.login(username="gestor", password="x").access
-    session = Client(raise_request_exception=False)
-    session.force_login(user)
+    user = make_user("gestor", role="gestor")
+    jwt = jwt_login(user).access
+    session = browser_as(user, raise_request_exception=False)
     path = connection.settings_dict["NAME"]
     connection.close()
 

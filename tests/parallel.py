@@ -14,6 +14,11 @@ from django_convites.exceptions import ConvitesError
 THREADS = 24
 
 
+def api_error(response: Any) -> ConvitesError:
+    """The error of an API answer, for :func:`race` to count by its code (or its status, without one)."""
+    return ConvitesError(code=response.json().get("code", f"status {response.status_code}"))
+
+
 def race(work: Callable[[int], Any], threads: int = THREADS) -> Counter[str]:
     """Run ``work(i)`` in ``threads`` threads released at once; count the outcomes (``ok`` or an error code)."""
     barrier = threading.Barrier(threads)

@@ -14,7 +14,7 @@ from django_convites import tokens
 from django_convites.models import ApiToken, AuditEvent
 from django_convites.roles import forget_role
 from django_convites.services import api_tokens
-from tests.conftest import make_user
+from tests.factories import bearer, events, make_api_token, make_user
 from tests.invites import error_of
 
 pytestmark = pytest.mark.django_db
@@ -34,20 +34,6 @@ TOKEN_FIELDS = {
     "revogado_em",
     "usuario",
 }
-
-
-def bearer(secret: str, **extra) -> APIClient:
-    client = APIClient(**extra)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def make_token(user, scope="read", **extra) -> api_tokens.CreatedApiToken:
-    return api_tokens.create_api_token(user=user, scope=scope, **extra)
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
 
 
 # -- POST /api/api-tokens/ ---------------------------------------------------------------------------------
@@ -130,7 +116,7 @@ def test_networks_are_normalised(api_client, users):
 
 
 def test_a_valid_token_authenticates_with_one_query(users, assert_queries):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     client = bearer(created.secret)
     client.get(WHOAMI)  # the first use of the minute writes ultimo_uso_*
     with assert_queries(1):
@@ -173,7 +159,7 @@ def test_other_schemes_are_left_to_the_next_authenticator(users):
 
 
 def test_an_expired_token_is_401_token_expired(users):
-    created = make_token(users["usuario"], expires_at=timezone.now() + timedelta(hours=1))
+    created = make_api_token(users["usuario"], expires_at=timezone.now() + timedelta(hours=1))
     ApiToken.objects.update(
         expires_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(days=1)
     )
@@ -182,7 +168,7 @@ def test_an_expired_token_is_401_token_expired(users):
 
 
 def test_a_revoked_token_is_401_at_the_next_request(users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     client = bearer(created.secret)
     assert client.get(WHOAMI).status_code == 200
     api_tokens.revoke_api_token(created.token.pk, actor=users["usuario"])
@@ -190,7 +176,7 @@ def test_a_revoked_token_is_401_at_the_next_request(users):
 
 
 def test_an_inactive_owner_is_401(users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     users["usuario"].is_active = False
     users["usuario"].save()
     error_of(bearer(created.secret).get(WHOAMI), 401, "authentication_failed")
@@ -198,7 +184,7 @@ def test_an_inactive_owner_is_401(users):
 
 
 def test_last_use_is_written_at_most_once_a_minute(users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     client = bearer(created.secret, REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="script/1")
     for _ in range(3):
         assert client.get(WHOAMI).status_code == 200
@@ -217,14 +203,14 @@ def test_last_use_is_written_at_most_once_a_minute(users):
 
 
 def test_an_address_outside_the_allow_list_is_403(users):
-    created = make_token(users["usuario"], allowed_ips=["1.1.1.1"])
+    created = make_api_token(users["usuario"], allowed_ips=["1.1.1.1"])
     assert bearer(created.secret, REMOTE_ADDR="1.1.1.1").get(WHOAMI).status_code == 200
     error_of(bearer(created.secret, REMOTE_ADDR="10.0.0.1").get(WHOAMI), 403, "ip_not_allowed")
     assert events("api_token_negado")[-1].details == {"motivo": "ip_not_allowed"}
 
 
 def test_a_spoofed_forwarded_for_does_not_pass_the_allow_list(users):
-    created = make_token(users["usuario"], allowed_ips=["1.1.1.1"])
+    created = make_api_token(users["usuario"], allowed_ips=["1.1.1.1"])
     client = bearer(created.secret, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1")
     error_of(client.get(WHOAMI), 403, "ip_not_allowed")
 
@@ -241,7 +227,7 @@ def test_a_spoofed_forwarded_for_does_not_pass_the_allow_list(users):
 )
 def test_allow_lists_behind_trusted_proxies(users, convites_settings, proxies, remote, forwarded, status):
     convites_settings(TRUSTED_PROXIES=proxies)
-    created = make_token(users["usuario"], allowed_ips=["1.1.1.0/24"])
+    created = make_api_token(users["usuario"], allowed_ips=["1.1.1.0/24"])
     client = bearer(created.secret, REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client.get(WHOAMI).status_code == status
 
@@ -251,7 +237,7 @@ def test_allow_lists_behind_trusted_proxies(users, convites_settings, proxies, r
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_a_read_token_may_not_use_unsafe_methods(users, method):
-    created = make_token(users["usuario"], scope="read")
+    created = make_api_token(users["usuario"], scope="read")
     response = getattr(bearer(created.secret), method)(WHOAMI, {}, format="json")
     error_of(response, 403, "insufficient_scope")
     assert events("api_token_negado")[-1].details == {"motivo": "insufficient_scope", "necessario": "write"}
@@ -259,23 +245,23 @@ def test_a_read_token_may_not_use_unsafe_methods(users, method):
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_a_write_token_may(users, method):
-    created = make_token(users["usuario"], scope="write")
+    created = make_api_token(users["usuario"], scope="write")
     assert getattr(bearer(created.secret), method)(WHOAMI, {}, format="json").status_code == 200
 
 
 @pytest.mark.parametrize(("scope", "status"), [("read", 403), ("write", 403), ("admin", 200)])
 def test_a_view_may_require_a_scope(users, scope, status):
-    created = make_token(users["admin"], scope=scope)
+    created = make_api_token(users["admin"], scope=scope)
     assert bearer(created.secret).get("/api/t/admin-scope/").status_code == status
 
 
 def test_a_read_token_cannot_mint_a_token(users):
-    created = make_token(users["admin"], scope="read")
+    created = make_api_token(users["admin"], scope="read")
     error_of(bearer(created.secret).post(URL, {"scope": "read"}, format="json"), 403, "insufficient_scope")
 
 
 def test_a_write_token_cannot_mint_a_wider_token(users):
-    created = make_token(users["admin"], scope="write")
+    created = make_api_token(users["admin"], scope="write")
     client = bearer(created.secret)
     error_of(client.post(URL, {"scope": "admin"}, format="json"), 403, "scope_not_allowed")
     assert client.post(URL, {"scope": "write"}, format="json").status_code == 201
@@ -283,7 +269,7 @@ def test_a_write_token_cannot_mint_a_wider_token(users):
 
 
 def test_an_admin_token_of_a_demoted_owner_gets_only_the_new_role(users):
-    created = make_token(users["admin"], scope="admin")
+    created = make_api_token(users["admin"], scope="admin")
     client = bearer(created.secret)
     assert client.post(URL, {"scope": "admin"}, format="json").status_code == 201
     users["admin"].groups.remove(Group.objects.get(name="admin"))
@@ -293,9 +279,9 @@ def test_an_admin_token_of_a_demoted_owner_gets_only_the_new_role(users):
 
 
 def test_without_the_admin_scope_a_token_acts_on_its_owners_objects_only(users):
-    other = make_token(users["usuario"])
-    write = bearer(make_token(users["admin"], scope="write").secret)
-    admin = bearer(make_token(users["admin"], scope="admin").secret)
+    other = make_api_token(users["usuario"])
+    write = bearer(make_api_token(users["admin"], scope="write").secret)
+    admin = bearer(make_api_token(users["admin"], scope="admin").secret)
     error_of(write.get(URL, {"usuario": users["usuario"].pk}), 403, "permission_denied")
     error_of(write.delete(f"{URL}{other.token.pk}/"), 404, "not_found")
     assert admin.get(URL, {"usuario": users["usuario"].pk}).json()["results"][0]["id"] == str(other.token.pk)
@@ -305,8 +291,8 @@ def test_without_the_admin_scope_a_token_acts_on_its_owners_objects_only(users):
 
 
 def test_invites_follow_the_token_scope(users):
-    read = bearer(make_token(users["gestor"], scope="read").secret)
-    write = bearer(make_token(users["gestor"], scope="write").secret)
+    read = bearer(make_api_token(users["gestor"], scope="read").secret)
+    write = bearer(make_api_token(users["gestor"], scope="write").secret)
     error_of(read.post("/api/tokens/", {"tipo_destino": "associado"}, format="json"), 403, "insufficient_scope")
     response = write.post("/api/tokens/", {"tipo_destino": "associado"}, format="json")
     assert response.status_code == 201
@@ -318,8 +304,8 @@ def test_invites_follow_the_token_scope(users):
 
 @pytest.mark.parametrize("role", ["gestor", "usuario"])
 def test_others_list_only_their_own(api_client, users, role):
-    make_token(users["root"])
-    own = make_token(users[role])
+    make_api_token(users["root"])
+    own = make_api_token(users[role])
     api_client.force_authenticate(users[role])
     assert [row["id"] for row in api_client.get(URL).json()["results"]] == [str(own.token.pk)]
     error_of(api_client.get(URL, {"usuario": users["root"].pk}), 403, "permission_denied")
@@ -327,7 +313,7 @@ def test_others_list_only_their_own(api_client, users, role):
 
 @pytest.mark.parametrize("role", ["root", "admin"])
 def test_root_and_admin_list_anyones(api_client, users, role):
-    theirs = make_token(users["usuario"])
+    theirs = make_api_token(users["usuario"])
     api_client.force_authenticate(users[role])
     assert api_client.get(URL).json()["results"] == []
     assert [row["id"] for row in api_client.get(URL, {"usuario": users["usuario"].pk}).json()["results"]] == [
@@ -337,7 +323,7 @@ def test_root_and_admin_list_anyones(api_client, users, role):
 
 
 def test_delete_revokes_and_keeps_the_row_idempotently(api_client, users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     api_client.force_authenticate(users["usuario"])
     response = api_client.delete(f"{URL}{created.token.pk}/", REMOTE_ADDR="203.0.113.8")
     assert response.status_code == 204
@@ -349,7 +335,7 @@ def test_delete_revokes_and_keeps_the_row_idempotently(api_client, users):
 
 
 def test_another_users_token_is_404_unless_root_or_admin(api_client, users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     for role in ("gestor",):
         api_client.force_authenticate(users[role])
         error_of(api_client.delete(f"{URL}{created.token.pk}/"), 404, "not_found")
@@ -368,7 +354,7 @@ def test_unknown_or_malformed_ids_are_404(api_client, users, ref):
 
 
 def test_rotation_keeps_name_scope_networks_and_lifetime(api_client, users):
-    created = make_token(
+    created = make_api_token(
         users["usuario"],
         scope="write",
         name="deploy",
@@ -392,7 +378,7 @@ def test_rotation_keeps_name_scope_networks_and_lifetime(api_client, users):
 
 
 def test_logs_show_who_used_it_when_and_from_where(api_client, users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     bearer(created.secret, REMOTE_ADDR="198.51.100.20", HTTP_USER_AGENT="bot/2").get(WHOAMI)
     api_client.force_authenticate(users["usuario"])
     rows = api_client.get(f"{URL}{created.token.pk}/logs/").json()["results"]
@@ -401,7 +387,7 @@ def test_logs_show_who_used_it_when_and_from_where(api_client, users):
 
 
 def test_the_secret_is_never_shown_again(api_client, users):
-    created = make_token(users["usuario"])
+    created = make_api_token(users["usuario"])
     bearer(created.secret).get(WHOAMI)
     api_client.force_authenticate(users["root"])
     for path in (
@@ -422,19 +408,19 @@ def test_anonymous_listing_is_401(api_client):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_a_demoted_owner_keeps_tokens_but_not_the_power(users, django_user_model):
-    boss = make_user(django_user_model, "boss", role="admin")
-    created = make_token(boss, scope="admin")
+def test_a_demoted_owner_keeps_tokens_but_not_the_power(users):
+    boss = make_user("boss", role="admin")
+    created = make_api_token(boss, scope="admin")
     boss.groups.clear()
     assert bearer(created.secret).get(URL, {"usuario": users["usuario"].pk}).status_code == 403
 
 
 @pytest.mark.parallel_db
-def test_concurrent_first_uses_write_the_last_use_once(django_user_model):
+def test_concurrent_first_uses_write_the_last_use_once():
     from tests.parallel import THREADS, race
 
-    owner = make_user(django_user_model, "dono")
-    created = make_token(owner)
+    owner = make_user("dono")
+    created = make_api_token(owner)
 
     def work(index: int) -> None:
         response = bearer(created.secret, REMOTE_ADDR=f"198.51.100.{index + 1}").get(WHOAMI)
@@ -455,7 +441,7 @@ def test_admin_lists_and_revokes_without_showing_secrets(client, users):
     users["admin"].save()
     users["admin"].user_permissions.add(*Permission.objects.filter(codename="view_apitoken"))
     client.force_login(users["admin"])
-    created = make_token(users["usuario"], name="integração")
+    created = make_api_token(users["usuario"], name="integração")
     pages = [
         client.get("/admin/django_convites/apitoken/"),
         client.get("/admin/django_convites/apitoken/", {"q": created.secret[:8]}),
@@ -482,10 +468,10 @@ def test_bulk_revocation_command(users):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    old = make_token(users["usuario"], scope="write")
+    old = make_api_token(users["usuario"], scope="write")
     ApiToken.objects.filter(pk=old.token.pk).update(created_at=timezone.now() - timedelta(days=100))
-    mine = make_token(users["usuario"], scope="read")
-    theirs = make_token(users["gestor"], scope="read")
+    mine = make_api_token(users["usuario"], scope="read")
+    theirs = make_api_token(users["gestor"], scope="read")
     out = StringIO()
     call_command("convites_revoke_api_tokens", "--older-than", "30", "--dry-run", stdout=out)
     assert "1 API tokens would be revoked." in out.getvalue()
@@ -506,9 +492,9 @@ def test_stale_token_report(users):
 
     from django.core.management import call_command
 
-    never = make_token(users["usuario"], name="nunca")
-    idle = make_token(users["usuario"], name="parado")
-    fresh = make_token(users["usuario"], name="novo")
+    never = make_api_token(users["usuario"], name="nunca")
+    idle = make_api_token(users["usuario"], name="parado")
+    fresh = make_api_token(users["usuario"], name="novo")
     long_ago = timezone.now() - timedelta(days=200)
     ApiToken.objects.filter(pk__in=[never.token.pk, idle.token.pk]).update(created_at=long_ago)
     ApiToken.objects.filter(pk=idle.token.pk).update(last_used_at=timezone.now() - timedelta(days=100))

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_convites import tokens
+from django_convites._db.deferred import flush, run_despite_rollback
 from django_convites.audit import SecretInAuditError, Target, build_event, events_for
-from django_convites.bookkeeping import flush, run_despite_rollback
 from django_convites.models import AppendOnlyError, AuditEvent
 from django_convites.net import RequestMeta
 from django_convites.signals import REGISTRY, DomainSignal

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_convites import bookkeeping
+from django_convites._db import deferred
 from django_convites.exceptions import (
     CodeCooldown,
     CodeInvalid,
@@ -26,8 +26,9 @@ from django_convites.exceptions import (
 )
 from django_convites.models import AuditEvent, AuthCode, AuthCodeLimit
 from django_convites.services import auth_codes
-from tests.conftest import make_user
+from tests.factories import api_as, events, make_user, wrong_code
 from tests.invites import error_of
+from tests.parallel import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -74,20 +75,11 @@ def user(users):
 
 @pytest.fixture
 def client(api_client, user):
-    api_client.force_authenticate(user)
-    return api_client
+    return api_as(user, client=api_client)
 
 
 def last_code(sent) -> str:
     return sent[-1][1]
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
 
 
 def limit_of(user) -> AuthCodeLimit:
@@ -232,8 +224,8 @@ def test_the_cooldown_setting_is_read(convites_settings, client, user, sent):
     assert client.post(ISSUE, {}, format="json").status_code == 201
 
 
-def test_the_cooldown_is_per_user(client, sent, django_user_model):
-    other = make_user(django_user_model, "outro")
+def test_the_cooldown_is_per_user(client, sent):
+    other = make_user("outro")
     assert client.post(ISSUE, {}, format="json").status_code == 201
     second = APIClient()
     second.force_authenticate(other)
@@ -276,7 +268,7 @@ def test_the_right_code_is_valid_once(client, user, sent):
 
 def test_a_wrong_code_is_400_and_counts_a_try(client, user, sent):
     client.post(ISSUE, {}, format="json")
-    error_of(client.post(VALIDATE, {"codigo": wrong(last_code(sent))}, format="json"), 400, "code_invalid")
+    error_of(client.post(VALIDATE, {"codigo": wrong_code(last_code(sent))}, format="json"), 400, "code_invalid")
     assert AuthCode.objects.get().attempts == 1
     assert limit_of(user).consecutive_failures == 1
     [event] = events("codigo_falhou")
@@ -320,7 +312,7 @@ def test_an_expired_code_is_410(client, user, sent):
     assert AuthCode.objects.get().used_at is None
     assert events("codigo_falhou")[0].details["motivo"] == "code_expired"
     # An expired code takes no tries: nothing is guessed against it.
-    error_of(client.post(VALIDATE, {"codigo": wrong(last_code(sent))}, format="json"), 410, "code_expired")
+    error_of(client.post(VALIDATE, {"codigo": wrong_code(last_code(sent))}, format="json"), 410, "code_expired")
     assert AuthCode.objects.get().attempts == 0
 
 
@@ -335,10 +327,10 @@ def test_five_wrong_tries_lock_the_code(client, user, sent):
     code = last_code(sent)
     for attempt in range(1, 6):
         # The fifth wrong try is still a 400; it locks the code.
-        error_of(client.post(VALIDATE, {"codigo": wrong(code)}, format="json"), 400, "code_invalid")
+        error_of(client.post(VALIDATE, {"codigo": wrong_code(code)}, format="json"), 400, "code_invalid")
         assert AuthCode.objects.get().attempts == attempt
     error_of(client.post(VALIDATE, {"codigo": code}, format="json"), 410, "code_locked")
-    error_of(client.post(VALIDATE, {"codigo": wrong(code)}, format="json"), 410, "code_locked")
+    error_of(client.post(VALIDATE, {"codigo": wrong_code(code)}, format="json"), 410, "code_locked")
     row = AuthCode.objects.get()
     assert row.attempts == 5 and row.used_at is None
     assert [event.details["motivo"] for event in events("codigo_falhou")] == ["code_invalid"] * 5 + ["code_locked"] * 2
@@ -354,7 +346,7 @@ def test_validation_is_throttled_per_user(convites_settings, client, sent):
     client.post(ISSUE, {}, format="json")
     code = last_code(sent)
     for _ in range(2):
-        client.post(VALIDATE, {"codigo": wrong(code)}, format="json")
+        client.post(VALIDATE, {"codigo": wrong_code(code)}, format="json")
     error_of(client.post(VALIDATE, {"codigo": code}, format="json"), 429, "throttled")
     assert AuthCode.objects.get().used_at is None
 
@@ -366,13 +358,13 @@ def test_consecutive_failures_across_codes_lock_the_user_out(convites_settings, 
     convites_settings(AUTH_CODE_FAILURE_LIMIT=7, AUTH_CODE_COOLDOWN=0, TWO_FACTOR_RATE=None)
     client.post(ISSUE, {}, format="json")
     for _ in range(5):
-        client.post(VALIDATE, {"codigo": wrong(last_code(sent))}, format="json")
+        client.post(VALIDATE, {"codigo": wrong_code(last_code(sent))}, format="json")
     assert limit_of(user).consecutive_failures == 5
     client.post(ISSUE, {}, format="json")
-    error_of(client.post(VALIDATE, {"codigo": wrong(last_code(sent))}, format="json"), 400, "code_invalid")
+    error_of(client.post(VALIDATE, {"codigo": wrong_code(last_code(sent))}, format="json"), 400, "code_invalid")
     before = timezone.now()
     # The seventh wrong code in a row is still a 400 and starts the lockout.
-    error_of(client.post(VALIDATE, {"codigo": wrong(last_code(sent))}, format="json"), 400, "code_invalid")
+    error_of(client.post(VALIDATE, {"codigo": wrong_code(last_code(sent))}, format="json"), 400, "code_invalid")
     assert events("codigo_falhou")[-1].details["bloqueio"] is True
     limit = limit_of(user)
     assert limit.consecutive_failures == 0
@@ -398,13 +390,13 @@ def test_a_right_code_resets_the_run_of_failures(convites_settings, user, sent):
     code = auth_codes.issue(user).code
     for _ in range(2):
         with pytest.raises(CodeInvalid):
-            auth_codes.validate(user, wrong(code))
+            auth_codes.validate(user, wrong_code(code))
     auth_codes.validate(user, code)
     assert limit_of(user).consecutive_failures == 0
     code = auth_codes.issue(user).code
     for _ in range(2):
         with pytest.raises(CodeInvalid):
-            auth_codes.validate(user, wrong(code))
+            auth_codes.validate(user, wrong_code(code))
     limit = limit_of(user)
     assert limit.consecutive_failures == 2 and limit.locked_until is None
 
@@ -415,7 +407,7 @@ def test_the_default_limit_is_twenty_wrong_codes(convites_settings, user, sent):
         if index % 5 == 0:
             auth_codes.issue(user)
         with pytest.raises(CodeInvalid):
-            auth_codes.validate(user, wrong(last_code(sent)))
+            auth_codes.validate(user, wrong_code(last_code(sent)))
         if index < 19:
             assert limit_of(user).locked_until is None
     assert limit_of(user).locked_until > timezone.now() + datetime.timedelta(seconds=890)
@@ -428,7 +420,7 @@ def test_the_lockout_setting_is_read(convites_settings, user, sent):
     convites_settings(AUTH_CODE_FAILURE_LIMIT=1, AUTH_CODE_LOCKOUT=120)
     auth_codes.issue(user)
     with pytest.raises(CodeInvalid):
-        auth_codes.validate(user, wrong(last_code(sent)))
+        auth_codes.validate(user, wrong_code(last_code(sent)))
     with pytest.raises(CodeCooldown) as caught:
         auth_codes.issue(user)
     assert 110 <= caught.value.retry_after <= 120
@@ -437,8 +429,8 @@ def test_the_lockout_setting_is_read(convites_settings, user, sent):
 def test_failed_tries_survive_a_rolled_back_transaction(user, sent):
     code = auth_codes.issue(user).code
     with pytest.raises(CodeInvalid), transaction.atomic():
-        auth_codes.validate(user, wrong(code))
-    bookkeeping.flush()
+        auth_codes.validate(user, wrong_code(code))
+    deferred.flush()
     assert AuthCode.objects.get().attempts == 1
     assert limit_of(user).consecutive_failures == 1
     assert len(events("codigo_falhou")) == 1
@@ -505,11 +497,11 @@ def test_the_default_sender_mails_the_code_and_nothing_else_holds_it(client, use
     assert "731904" not in str(response.content)
 
 
-def test_admin_lists_codes_without_the_code_or_its_digest(user, sent, django_user_model):
+def test_admin_lists_codes_without_the_code_or_its_digest(user, sent):
     from django.test import Client
 
     issued = auth_codes.issue(user)
-    staff = make_user(django_user_model, "staff", role="root")
+    staff = make_user("staff", role="root")
     browser = Client()
     browser.force_login(staff)
     pages = [
@@ -548,10 +540,6 @@ def test_cleanup_command_purges_expired_codes(user, sent):
 # -- real concurrency (PostgreSQL, MySQL/MariaDB) ---------------------------------------------------------
 
 
-def _api_error(response) -> ConvitesError:
-    return ConvitesError(code=response.json().get("code", f"status {response.status_code}"))
-
-
 @pytest.mark.parallel_db
 def test_parallel_validations_of_the_right_code_let_one_through(user, sent):
     from tests.parallel import THREADS, race
@@ -575,7 +563,7 @@ def test_parallel_validations_through_the_api_let_one_through(convites_settings,
         client.force_authenticate(user)
         response = client.post(VALIDATE, {"codigo": code}, format="json")
         if response.status_code != 200:
-            raise _api_error(response)
+            raise api_error(response)
 
     outcomes = race(work, threads=20)
     assert outcomes == Counter({"ok": 1, "code_used": 19})
@@ -586,7 +574,7 @@ def test_parallel_wrong_tries_count_at_most_five(user, sent):
     from tests.parallel import THREADS, race
 
     code = auth_codes.issue(user).code
-    outcomes = race(lambda index: auth_codes.validate(user, wrong(code)))
+    outcomes = race(lambda index: auth_codes.validate(user, wrong_code(code)))
     assert outcomes == Counter({"code_invalid": 5, "code_locked": THREADS - 5})
     assert AuthCode.objects.get().attempts == 5
     assert limit_of(user).consecutive_failures == 5
@@ -616,7 +604,7 @@ def test_parallel_issues_through_the_api_send_exactly_one_code(user, sent):
         response = client.post(ISSUE, {}, format="json")
         if response.status_code != 201:
             assert int(response["Retry-After"]) >= 1
-            raise _api_error(response)
+            raise api_error(response)
 
     outcomes = race(work)
     assert outcomes == Counter({"ok": 1, "code_cooldown": THREADS - 1})
@@ -629,7 +617,7 @@ def test_parallel_failures_start_one_lockout(convites_settings, user, sent):
 
     convites_settings(AUTH_CODE_FAILURE_LIMIT=3)
     code = auth_codes.issue(user).code
-    outcomes = race(lambda index: auth_codes.validate(user, wrong(code)))
+    outcomes = race(lambda index: auth_codes.validate(user, wrong_code(code)))
     assert outcomes["code_invalid"] == 5
     assert len([event for event in events("codigo_falhou") if event.details.get("bloqueio")]) == 1
     assert limit_of(user).locked_until > timezone.now()
@@ -646,7 +634,7 @@ def test_parallel_issues_and_validations_do_not_deadlock(convites_settings, user
         if index % 2:
             auth_codes.issue(user)
         else:
-            auth_codes.validate(user, code if index % 4 else wrong(code))
+            auth_codes.validate(user, code if index % 4 else wrong_code(code))
 
     outcomes = race(work)
     assert not [outcome for outcome in outcomes if outcome.startswith("crash")], outcomes

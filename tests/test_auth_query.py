@@ -1,4 +1,4 @@
-"""The one query of an authenticated request (``django_convites/_auth_query.py``) and the threads it runs in.
+"""The one query of an authenticated request (``django_convites/_db/user_rows.py``) and the threads it runs in.
 
 Each user model a site may have (UUID key, ``db_column``, e-mail login, multi-table inheritance) is tested
 in ``tests/user_models/``, under settings of its own.

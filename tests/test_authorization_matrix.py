@@ -13,20 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import URLPattern, get_resolver
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_convites import tokens
-from django_convites.models import ApiToken, Invite
-from django_convites.roles import forget_role
-from django_convites.services import sessions
+from tests.factories import bearer, browser_as, issue, jwt_login, make_api_token, make_user
 from tests.hostapp.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +113,10 @@ def organization_members(organizations: frozenset[Any]) -> Any:
 
 
 class World:
-    def __init__(self, django_user_model: Any) -> None:
+    """The users of two organizations. Their invites and API tokens are written directly (``direct=True``):
+    the fixture must not depend on the policy under test."""
+
+    def __init__(self) -> None:
         self.org_a = Organization.objects.create(name="A")
         self.org_b = Organization.objects.create(name="B")
         MEMBERSHIP.clear()
@@ -135,16 +132,7 @@ class World:
             ("peer_b", "usuario", self.org_b),
         ]:
             MEMBERSHIP[name] = organization.pk
-            if role == "root":
-                user = django_user_model.objects.create_superuser(
-                    username=name, password="x", email=f"{name}@example.com"
-                )
-            else:
-                user = django_user_model.objects.create_user(username=name, password="x", email=f"{name}@example.com")
-            if role in {"admin", "gestor"}:
-                user.groups.add(Group.objects.get_or_create(name=role)[0])
-            forget_role(user)
-            self.users[name] = user
+            self.users[name] = make_user(name, role=role, email=f"{name}@example.com")
 
     def owner(self, actor: str, target: str) -> Any:
         return {"own": self.users[actor], "other": self.users["peer_a"], "other_org": self.users["peer_b"]}[target]
@@ -155,43 +143,14 @@ class World:
     def organization(self, target: str) -> Organization:
         return self.org_b if target == "other_org" else self.org_a
 
-    def invite(self, issuer: Any, organization: Organization) -> tuple[Invite, str]:
-        """An open invite, written directly: the fixture must not depend on the policy under test."""
-        code = tokens.generate(tokens.Kind.INVITE)
-        now = timezone.now()
-        invite = Invite.objects.create(
-            code_digest=tokens.digest(code),
-            target_type="associado",
-            organization_ref=str(organization.pk),
-            issued_by=issuer,
-            created_at=now,
-            expires_at=now + timedelta(days=1),
-        )
-        return invite, code
-
-    def api_token(self, user: Any, scope: str) -> tuple[ApiToken, str]:
-        secret = tokens.generate(tokens.Kind.API_TOKEN)
-        token = ApiToken.objects.create(
-            user=user,
-            scope=scope,
-            digest=tokens.digest(secret),
-            prefix=tokens.display_prefix(secret),
-            created_at=timezone.now(),
-        )
-        return token, secret
-
     def client(self, actor: str, credential: str) -> APIClient:
-        client = APIClient()
+        """A client of ``actor`` holding ``credential``: a session, a JWT or an API token of a scope."""
         user = self.users[actor]
         if credential == "session":
-            client.force_login(user)
-        elif credential == "jwt":
-            pair = sessions.login(username=user.get_username(), password="x")
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-        else:
-            _, secret = self.api_token(user, credential.split(":")[1])
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        return client
+            return browser_as(user, client=APIClient())
+        if credential == "jwt":
+            return bearer(jwt_login(user).access)
+        return bearer(make_api_token(user, credential.split(":")[1], direct=True).secret)
 
 
 # -- one request per row ----------------------------------------------------------------------------------
@@ -237,19 +196,19 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 
 @probe("invite.list")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    invite, _ = world.invite(world.issuer(actor, target), world.organization(target))
+    invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
     return listed(client.get("/api/tokens/", {"limite": 200}), invite.pk)
 
 
 @probe("invite.read")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    invite, _ = world.invite(world.issuer(actor, target), world.organization(target))
+    invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
     return passed(client.get(f"/api/tokens/{invite.pk}/"))
 
 
 @probe("invite.revoke")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    invite, _ = world.invite(world.issuer(actor, target), world.organization(target))
+    invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
     allowed = passed(client.post(f"/api/tokens/{invite.pk}/revogar/"))
     invite.refresh_from_db()
     assert (invite.revoked_at is not None) is allowed, (
@@ -260,13 +219,13 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 
 @probe("invite.logs")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    invite, _ = world.invite(world.issuer(actor, target), world.organization(target))
+    invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
     return passed(client.get(f"/api/tokens/{invite.pk}/logs/"))
 
 
 @probe("invite.use", ("own",))
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    _, code = world.invite(world.users["issuer_a"], world.org_a)
+    code = issue(world.users["issuer_a"], organization=world.org_a.pk, direct=True).code
     return passed(client.post(f"/api/tokens/{code}/use/", {}, format="json"))
 
 
@@ -283,19 +242,19 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 @probe("api_token.list")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     owner = world.owner(actor, target)
-    token, _ = world.api_token(owner, "write")
+    token, _ = make_api_token(owner, "write", direct=True)
     return listed(client.get("/api/api-tokens/", {"usuario": owner.pk, "limite": 200}), token.pk)
 
 
 @probe("api_token.read")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    token, _ = world.api_token(world.owner(actor, target), "write")
+    token, _ = make_api_token(world.owner(actor, target), "write", direct=True)
     return passed(client.get(f"/api/api-tokens/{token.pk}/"))
 
 
 @probe("api_token.revoke")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    token, _ = world.api_token(world.owner(actor, target), "write")
+    token, _ = make_api_token(world.owner(actor, target), "write", direct=True)
     allowed = passed(client.delete(f"/api/api-tokens/{token.pk}/"))
     token.refresh_from_db()
     assert (token.revoked_at is not None) is allowed, (
@@ -306,7 +265,7 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 
 @probe("api_token.rotate")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    token, _ = world.api_token(world.owner(actor, target), "write")
+    token, _ = make_api_token(world.owner(actor, target), "write", direct=True)
     response = client.post(f"/api/api-tokens/{token.pk}/rotacionar/")
     allowed = passed(response)
     token.refresh_from_db()
@@ -318,7 +277,7 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 
 @probe("api_token.logs")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    token, _ = world.api_token(world.owner(actor, target), "write")
+    token, _ = make_api_token(world.owner(actor, target), "write", direct=True)
     return passed(client.get(f"/api/api-tokens/{token.pk}/logs/"))
 
 
@@ -329,13 +288,13 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
 
 @probe("session.list", ("own", "other"))
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    family = sessions.login(username=world.owner(actor, target).get_username(), password="x").family
+    family = jwt_login(world.owner(actor, target)).family
     return listed(client.get("/api/auth/sessoes/", {"limite": 200}), family.pk)
 
 
 @probe("session.end")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
-    family = sessions.login(username=world.owner(actor, target).get_username(), password="x").family
+    family = jwt_login(world.owner(actor, target)).family
     allowed = passed(client.delete(f"/api/auth/sessoes/{family.pk}/"))
     family.refresh_from_db()
     assert (family.revoked_at is not None) is allowed
@@ -389,7 +348,7 @@ def test_every_endpoint_of_the_api_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(MATRIX))
-def test_matrix_cell(action: str, role: str, django_user_model: Any, convites_settings: Any) -> None:
+def test_matrix_cell(action: str, role: str, convites_settings: Any) -> None:
     convites_settings(
         ORGANIZATION_RESOLVER="tests.test_authorization_matrix.managed_organizations",
         ORGANIZATION_MEMBERS_RESOLVER="tests.test_authorization_matrix.organization_members",
@@ -398,7 +357,7 @@ def test_matrix_cell(action: str, role: str, django_user_model: Any, convites_se
         LOGIN_USERNAME_RATE=None,
         TWO_FACTOR_RATE=None,
     )
-    world = World(django_user_model)
+    world = World()
     row = MATRIX[action]
     targets, run = PROBES[action]
     wrong = []

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites import tokens
 from django_convites.exceptions import OtpInvalid
 from django_convites.models import AuditEvent, BackupCode, BackupCodeDevice
 from django_convites.models.two_factor import BACKUP_CODE_ALPHABET, BACKUP_CODE_LENGTH
 from django_convites.services import backup_codes, sessions, two_factor
+from tests.factories import api_as, confirmed_totp, make_backup_codes, totp_code
 from tests.invites import error_of
-from tests.test_two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +25,16 @@ CODE = re.compile(r"[a-z2-7]{4}(-[a-z2-7]{4}){3}")
 
 @pytest.fixture
 def secret(users):
-    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
-    return base64.b32encode(device.bin_key).decode().rstrip("=")
+    return confirmed_totp(users["usuario"]).secret
 
 
 @pytest.fixture
 def client(api_client, users, secret):
-    api_client.force_authenticate(users["usuario"])
-    return api_client
+    return api_as(users["usuario"], client=api_client)
 
 
 def test_a_current_code_gives_ten_codes_shown_once(client, secret, users):
-    response = client.post(URL, {"codigo": code_for(secret)}, format="json")
+    response = client.post(URL, {"codigo": totp_code(secret)}, format="json")
     assert response.status_code == 201, response.content
     codes = response.json()["codigos"]
     assert len(codes) == len(set(codes)) == 10
@@ -57,8 +53,8 @@ def test_a_current_code_gives_ten_codes_shown_once(client, secret, users):
 
 def test_new_codes_replace_the_old_ones(client, secret):
     now = time.time()
-    first = client.post(URL, {"codigo": code_for(secret, now - 30)}, format="json").json()["codigos"]
-    second = client.post(URL, {"codigo": code_for(secret, now)}, format="json").json()["codigos"]
+    first = client.post(URL, {"codigo": totp_code(secret, now - 30)}, format="json").json()["codigos"]
+    second = client.post(URL, {"codigo": totp_code(secret, now)}, format="json").json()["codigos"]
     assert BackupCodeDevice.objects.count() == 1
     assert BackupCode.objects.count() == 10
     user = BackupCodeDevice.objects.get().user
@@ -75,7 +71,7 @@ def test_a_wrong_code_gives_no_codes(client, code):
 
 
 def test_a_backup_code_cannot_make_new_backup_codes(client, secret):
-    codes = client.post(URL, {"codigo": code_for(secret)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret)}, format="json").json()["codigos"]
     error_of(client.post(URL, {"codigo": codes[0]}, format="json"), 400, "otp_invalid")
 
 
@@ -87,7 +83,7 @@ def test_without_two_factor_there_are_no_backup_codes(api_client, users):
 
 
 def test_each_code_logs_in_once_typed_loosely(client, secret):
-    codes = client.post(URL, {"codigo": code_for(secret)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret)}, format="json").json()["codigos"]
     loose = " " + codes[0].upper().replace("-", " ") + " "
     assert sessions.login(username="usuario", password="x", otp=loose).access
     with pytest.raises(OtpInvalid):
@@ -97,7 +93,7 @@ def test_each_code_logs_in_once_typed_loosely(client, secret):
 
 
 def test_the_login_endpoint_takes_a_backup_code_as_otp(client, secret, api_client):
-    codes = client.post(URL, {"codigo": code_for(secret)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret)}, format="json").json()["codigos"]
     login = api_client.__class__()
     body = {"username": "usuario", "password": "x", "otp": codes[3]}
     assert login.post("/api/auth/token/", body, format="json").status_code == 200
@@ -105,7 +101,7 @@ def test_the_login_endpoint_takes_a_backup_code_as_otp(client, secret, api_clien
 
 
 def test_the_verify_page_takes_a_backup_code(client, secret, users):
-    codes = client.post(URL, {"codigo": code_for(secret)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret)}, format="json").json()["codigos"]
     browser = Client()
     browser.force_login(users["usuario"])
     response = browser.post("/tokens/verificar-2fa/", {"codigo": codes[0], "next": "/site/page/"})
@@ -115,13 +111,13 @@ def test_the_verify_page_takes_a_backup_code(client, secret, users):
 
 def test_disabling_two_factor_removes_the_backup_codes(client, secret):
     now = time.time()
-    codes = client.post(URL, {"codigo": code_for(secret, now - 30)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret, now - 30)}, format="json").json()["codigos"]
     assert client.post("/api/2fa/desativar/", {"codigo": codes[5]}, format="json").status_code == 200
     assert not BackupCodeDevice.objects.exists() and not BackupCode.objects.exists()
 
 
 def test_the_admin_never_shows_a_code(client, secret, users):
-    codes = client.post(URL, {"codigo": code_for(secret)}, format="json").json()["codigos"]
+    codes = client.post(URL, {"codigo": totp_code(secret)}, format="json").json()["codigos"]
     admin = Client()
     admin.force_login(users["root"])
     two_factor.forget_device(users["root"])
@@ -143,7 +139,7 @@ def test_parallel_logins_with_one_backup_code_let_one_through(users, secret, con
     from tests.parallel import THREADS, race
 
     convites_settings(TOTP_FAILURE_LIMIT=100)  # the replays count as wrong codes; no lockout here
-    code = backup_codes.generate(users["usuario"])[0]
+    code = make_backup_codes(users["usuario"])[0]
 
     def work(index: int) -> None:
         sessions.login(username="usuario", password="x", otp=code)

@@ -12,10 +12,11 @@ import logging
 import pytest
 from django.db import transaction
 
-from django_convites import bookkeeping
+from django_convites._db import deferred
 from django_convites.exceptions import CodeInvalid, TokenReused
 from django_convites.models import AuditEvent, AuthCode, AuthCodeLimit, SessionFamily
 from django_convites.services import auth_codes, sessions
+from tests.factories import events, wrong_code
 from tests.urls import test_done, test_failed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,14 +27,6 @@ CODES: list[str] = []
 def capture(user, code, purpose):
     CODES.append(code)
     return "teste"
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name))
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 class Rollback(Exception):
@@ -66,7 +59,7 @@ def test_failed_tries_survive_a_rolled_back_atomic(users, convites_settings):
     auth_codes.issue(user)
     with pytest.raises(Rollback), transaction.atomic():
         with pytest.raises(CodeInvalid):
-            auth_codes.validate(user, wrong(CODES[-1]))
+            auth_codes.validate(user, wrong_code(CODES[-1]))
         raise Rollback
     assert AuthCode.objects.get().attempts == 1
     assert AuthCodeLimit.objects.get(user=user).consecutive_failures == 1
@@ -87,7 +80,7 @@ def test_a_failure_inside_a_transaction_that_commits_is_written_once(users):
     with transaction.atomic():
         test_failed.send(sender=None, actor=users["usuario"], details={})
     assert len(events("teste_falhou")) == 1
-    bookkeeping.flush()
+    deferred.flush()
     assert len(events("teste_falhou")) == 1
 
 
@@ -96,8 +89,8 @@ def test_a_deferred_write_that_fails_is_logged_and_the_others_still_run(caplog):
         raise RuntimeError("boom")
 
     with caplog.at_level(logging.ERROR, logger="django_convites"), pytest.raises(Rollback), transaction.atomic():
-        bookkeeping.run_despite_rollback(broken)
-        bookkeeping.run_despite_rollback(lambda: AuditEvent.objects.create(event="depois"))
+        deferred.run_despite_rollback(broken)
+        deferred.run_despite_rollback(lambda: AuditEvent.objects.create(event="depois"))
         raise Rollback
     assert len(events("depois")) == 1
     assert "could not write failure bookkeeping" in caplog.text
@@ -106,11 +99,11 @@ def test_a_deferred_write_that_fails_is_logged_and_the_others_still_run(caplog):
 def test_a_write_deferred_by_a_deferred_write_runs_too():
     def outer() -> None:
         with transaction.atomic():  # defers the inner one again, until this block ends
-            bookkeeping.run_despite_rollback(lambda: AuditEvent.objects.create(event="dentro"))
+            deferred.run_despite_rollback(lambda: AuditEvent.objects.create(event="dentro"))
         AuditEvent.objects.create(event="fora")
 
     with pytest.raises(Rollback), transaction.atomic():
-        bookkeeping.run_despite_rollback(outer)
+        deferred.run_despite_rollback(outer)
         raise Rollback
     assert sorted(event.event for event in AuditEvent.objects.all()) == ["dentro", "fora"]
 

@@ -21,7 +21,7 @@ from rest_framework import exceptions as drf_exceptions
 import django_convites
 from django_convites import checks, conf, signals
 from django_convites.api import exceptions as api_exceptions
-from django_convites.api.serializers import AuditEventSerializer
+from django_convites.api.serializers.audit import AuditEventSerializer
 from django_convites.exceptions import ConvitesError
 from django_convites.models import AuditEvent
 from django_convites.roles import POLICY, Action, Role
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PACKAGE = Path(django_convites.__file__).resolve().parent
 
-#: Codes the errors page must list whatever the code says (contract section 9 and the API's plumbing).
+#: Codes the errors page must list whatever the code says (docs/errors.rst and the API's plumbing).
 REQUIRED_ERROR_CODES = (
     "parse_error",
     "request_too_large",

@@ -28,7 +28,8 @@ import pytest
 
 from django_convites.models import AuditEvent, Invite
 from django_convites.services import invites
-from tests.invites import VALIDATE, expire, issue
+from tests.factories import expire, issue
+from tests.invites import VALIDATE
 
 pytestmark = pytest.mark.django_db
 

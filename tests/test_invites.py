@@ -24,9 +24,8 @@ from django_convites.exceptions import (
 )
 from django_convites.models import AuditEvent, Invite, InviteQuota
 from django_convites.services import invites
-from tests.conftest import make_user
+from tests.factories import browser_as, expire, issue, make_org, make_user
 from tests.hostapp.models import Organization
-from tests.invites import expire, issue, make_org
 
 pytestmark = pytest.mark.django_db
 
@@ -225,10 +224,10 @@ def test_host_models_that_do_not_fit_are_e018_and_fail_at_run_time(users, convit
 def test_jwt_keys_that_do_not_suit_the_algorithm_are_e031(convites_settings, keys):
     convites_settings(**keys)
     assert [m.id for m in checks.check_invite_settings()] == ["django_convites.E031"]
-    from django_convites import access_tokens
+    from django_convites import jwt_codec
 
     with pytest.raises(ImproperlyConfigured, match="E031"):
-        access_tokens.encode(1, uuid.uuid4(), timezone.now())
+        jwt_codec.encode(1, uuid.uuid4(), timezone.now())
 
 
 def test_a_default_lifetime_above_the_maximum_is_e019(convites_settings):
@@ -270,8 +269,7 @@ def test_no_code_or_digest_in_audit_rows_or_logs(api_client, users, caplog):
 def staff_client(client, users):
     users["admin"].is_staff = True
     users["admin"].save()
-    client.force_login(users["admin"])
-    return client
+    return browser_as(users["admin"], client=client)
 
 
 def test_admin_lists_and_filters_invites_without_codes(staff_client, users):
@@ -396,9 +394,9 @@ def test_the_validate_page_refuses_a_get_with_a_code_in_the_url(client, users):
     assert not AuditEvent.objects.filter(event="convite_validado").exists()
 
 
-def test_a_second_gestor_is_not_the_first(django_user_model):
-    gestor = make_user(django_user_model, "g1", role="gestor")
-    other = make_user(django_user_model, "g2", role="gestor")
+def test_a_second_gestor_is_not_the_first():
+    gestor = make_user("g1", role="gestor")
+    other = make_user("g2", role="gestor")
     theirs = issue(other)
     with pytest.raises(NotAllowed):
         invites.visible_invite(gestor, str(theirs.invite.pk))

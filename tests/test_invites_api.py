@@ -13,8 +13,8 @@ from django.utils.dateparse import parse_datetime
 
 from django_convites import signals, tokens
 from django_convites.models import AuditEvent, Invite, InviteQuota
-from tests.conftest import make_user
-from tests.invites import URL, VALIDATE, error_of, expire, issue, make_org
+from tests.factories import events, expire, issue, make_org, make_user
+from tests.invites import URL, VALIDATE, error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,6 @@ CLIENT = {"REMOTE_ADDR": "203.0.113.9", "HTTP_USER_AGENT": "curl/8.5"}
 def create(api_client, user, body, **headers):
     api_client.force_authenticate(user)
     return api_client.post(URL, body, format="json", **{**CLIENT, **headers})
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name))
 
 
 # -- POST /api/tokens/ -------------------------------------------------------------------------------------
@@ -138,7 +134,7 @@ def test_a_target_type_above_ones_own_role_is_403(api_client, users, role, targe
 
 def test_a_higher_target_type_is_audited_as_refused(api_client, users):
     create(api_client, users["gestor"], {"tipo_destino": "admin"})
-    assert events("convite_negado")[0].details == {"acao": "gerar", "motivo": "target_type"}
+    assert events("convite_negado", newest_first=True)[0].details == {"acao": "gerar", "motivo": "target_type"}
 
 
 @pytest.mark.parametrize(
@@ -360,7 +356,7 @@ def test_used_revoked_and_expired_codes_are_410(api_client, users):
     error_of(api_client.get(VALIDATE, {"codigo": used.code}), 410, "invite_used")
     error_of(api_client.get(VALIDATE, {"codigo": revoked.code}), 410, "invite_revoked")
     error_of(api_client.get(VALIDATE, {"codigo": expired.code}), 410, "invite_expired")
-    assert [e.details["motivo"] for e in events("convite_validacao_falhou")] == [
+    assert [e.details["motivo"] for e in events("convite_validacao_falhou", newest_first=True)] == [
         "invite_expired",
         "invite_revoked",
         "invite_used",
@@ -512,9 +508,9 @@ def test_an_expired_invite_can_be_revoked(api_client, users):
     assert api_client.post(f"{URL}{issued.invite.pk}/revogar/").json()["estado"] == "revogado"
 
 
-def test_a_gestor_revokes_only_their_own(api_client, users, django_user_model):
+def test_a_gestor_revokes_only_their_own(api_client, users):
     own, others = issue(users["gestor"]), issue(users["admin"])
-    other_gestor = make_user(django_user_model, "gestor2", role="gestor")
+    other_gestor = make_user("gestor2", role="gestor")
     theirs = issue(other_gestor)
     api_client.force_authenticate(users["gestor"])
     assert api_client.post(f"{URL}{own.invite.pk}/revogar/").status_code == 200

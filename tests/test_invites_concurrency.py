@@ -9,16 +9,15 @@ import pytest
 
 from django_convites.models import AuditEvent, Invite, InviteQuota
 from django_convites.services import invites
-from tests.conftest import make_user
-from tests.invites import issue
+from tests.factories import issue, make_user
 from tests.parallel import THREADS, race
 
 pytestmark = pytest.mark.parallel_db
 
 
-def test_of_many_concurrent_uses_exactly_one_wins(django_user_model):
-    issuer = make_user(django_user_model, "emissor", role="admin")
-    takers = [make_user(django_user_model, f"u{index}") for index in range(THREADS)]
+def test_of_many_concurrent_uses_exactly_one_wins():
+    issuer = make_user("emissor", role="admin")
+    takers = [make_user(f"u{index}") for index in range(THREADS)]
     issued = issue(issuer)
     outcomes = race(lambda index: invites.use_invite(issued.code, user=takers[index]))
     assert outcomes == Counter({"ok": 1, "invite_used": THREADS - 1})
@@ -28,18 +27,18 @@ def test_of_many_concurrent_uses_exactly_one_wins(django_user_model):
     assert AuditEvent.objects.filter(event="convite_uso_falhou").count() == THREADS - 1
 
 
-def test_concurrent_uses_by_id_and_code_still_give_one_winner(django_user_model):
-    issuer = make_user(django_user_model, "emissor", role="admin")
-    takers = [make_user(django_user_model, f"u{index}") for index in range(THREADS)]
+def test_concurrent_uses_by_id_and_code_still_give_one_winner():
+    issuer = make_user("emissor", role="admin")
+    takers = [make_user(f"u{index}") for index in range(THREADS)]
     issued = issue(issuer)
     refs = [issued.code, str(issued.invite.pk)]
     outcomes = race(lambda i: invites.use_invite(refs[i % 2], code=issued.code, user=takers[i]))
     assert outcomes == Counter({"ok": 1, "invite_used": THREADS - 1})
 
 
-def test_a_concurrent_use_and_revoke_leave_one_consistent_state(django_user_model):
-    issuer = make_user(django_user_model, "emissor", role="admin")
-    taker = make_user(django_user_model, "taker")
+def test_a_concurrent_use_and_revoke_leave_one_consistent_state():
+    issuer = make_user("emissor", role="admin")
+    taker = make_user("taker")
     for _ in range(5):
         issued = issue(issuer)
 
@@ -55,8 +54,8 @@ def test_a_concurrent_use_and_revoke_leave_one_consistent_state(django_user_mode
         assert (invite.used_at is None) != (invite.revoked_at is None)
 
 
-def test_the_daily_quota_never_gives_a_sixth_invite(django_user_model):
-    gestor = make_user(django_user_model, "gestor", role="gestor")
+def test_the_daily_quota_never_gives_a_sixth_invite():
+    gestor = make_user("gestor", role="gestor")
     outcomes = race(lambda index: issue(gestor))
     assert outcomes == Counter({"ok": 5, "invite_quota_exceeded": THREADS - 5})
     assert Invite.objects.filter(issued_by=gestor).count() == 5
@@ -64,8 +63,8 @@ def test_the_daily_quota_never_gives_a_sixth_invite(django_user_model):
     assert AuditEvent.objects.filter(event="convite_gerado").count() == 5
 
 
-def test_the_quota_holds_when_part_of_it_is_used_already(django_user_model):
-    gestor = make_user(django_user_model, "gestor", role="gestor")
+def test_the_quota_holds_when_part_of_it_is_used_already():
+    gestor = make_user("gestor", role="gestor")
     for _ in range(4):
         issue(gestor)
     outcomes = race(lambda index: issue(gestor))
@@ -73,8 +72,8 @@ def test_the_quota_holds_when_part_of_it_is_used_already(django_user_model):
     assert Invite.objects.filter(issued_by=gestor).count() == 5
 
 
-def test_concurrent_issuers_each_get_their_own_quota(django_user_model):
-    gestores = [make_user(django_user_model, f"g{index}", role="gestor") for index in range(4)]
+def test_concurrent_issuers_each_get_their_own_quota():
+    gestores = [make_user(f"g{index}", role="gestor") for index in range(4)]
     outcomes = race(lambda index: issue(gestores[index % 4]))
     assert outcomes == Counter({"ok": 20, "invite_quota_exceeded": THREADS - 20})
     assert [Invite.objects.filter(issued_by=g).count() for g in gestores] == [5, 5, 5, 5]

@@ -9,7 +9,7 @@ from django_convites.roles import POLICY, Action, Reach, Role
 
 pytestmark = pytest.mark.django_db
 
-#: The contract's table, written out cell by cell (section 3).
+#: The role table of docs/roles.rst, written out cell by cell.
 CONTRACT_TABLE = {
     Action.CREATE_INVITE: ("all", "all", "all", "none"),
     Action.INVITE_HIGHER_ROLE: ("all", "none", "none", "none"),

@@ -8,37 +8,17 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from django_convites import policy, tokens
+from django_convites import policy
 from django_convites.models import ApiToken, AuditEvent, Invite
 from django_convites.roles import Action, forget_role
 from django_convites.services import api_tokens
-from tests.conftest import make_user
-from tests.invites import error_of, issue, make_org
+from tests.factories import bearer, issue, make_api_token, make_org, make_user
+from tests.invites import error_of
 
 pytestmark = pytest.mark.django_db
 
 TOKENS = "/api/api-tokens/"
-
-
-def bearer(secret: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def token_row(user, scope="write", **extra) -> tuple[ApiToken, str]:
-    secret = tokens.generate(tokens.Kind.API_TOKEN)
-    token = ApiToken.objects.create(
-        user=user,
-        scope=scope,
-        digest=tokens.digest(secret),
-        prefix=tokens.display_prefix(secret),
-        created_at=extra.pop("created_at", timezone.now()),
-        **extra,
-    )
-    return token, secret
 
 
 # -- 1. rotating someone else's token -------------------------------------------------------------------
@@ -47,7 +27,7 @@ def token_row(user, scope="write", **extra) -> tuple[ApiToken, str]:
 @pytest.mark.parametrize("actor", ["admin", "root"])
 def test_nobody_rotates_another_users_token_and_receives_its_secret(api_client, users, actor):
     victim = "root" if actor == "admin" else "admin"
-    token, _ = token_row(users[victim], scope="admin")
+    token, _ = make_api_token(users[victim], "admin", direct=True)
     api_client.force_authenticate(users[actor])
     response = api_client.post(f"{TOKENS}{token.pk}/rotacionar/")
     body = error_of(response, 403, "not_owner")
@@ -62,7 +42,7 @@ def test_nobody_rotates_another_users_token_and_receives_its_secret(api_client, 
 
 
 def test_the_owner_rotates_their_token(api_client, users):
-    token, _ = token_row(users["admin"], scope="admin")
+    token, _ = make_api_token(users["admin"], "admin", direct=True)
     api_client.force_authenticate(users["admin"])
     response = api_client.post(f"{TOKENS}{token.pk}/rotacionar/")
     assert response.status_code == 201, response.content
@@ -73,8 +53,8 @@ def test_the_owner_rotates_their_token(api_client, users):
 
 
 def test_a_write_token_cannot_rotate_its_owners_admin_token(users):
-    admin_token, _ = token_row(users["admin"], scope="admin")
-    _, write_secret = token_row(users["admin"], scope="write")
+    admin_token, _ = make_api_token(users["admin"], "admin", direct=True)
+    _, write_secret = make_api_token(users["admin"], "write", direct=True)
     error_of(bearer(write_secret).post(f"{TOKENS}{admin_token.pk}/rotacionar/"), 403, "scope_not_allowed")
     admin_token.refresh_from_db()
     assert admin_token.revoked_at is None
@@ -82,8 +62,8 @@ def test_a_write_token_cannot_rotate_its_owners_admin_token(users):
 
 
 def test_a_token_rotates_a_token_of_its_own_scope(users):
-    target, _ = token_row(users["gestor"], scope="write")
-    _, write_secret = token_row(users["gestor"], scope="write")
+    target, _ = make_api_token(users["gestor"], "write", direct=True)
+    _, write_secret = make_api_token(users["gestor"], "write", direct=True)
     assert bearer(write_secret).post(f"{TOKENS}{target.pk}/rotacionar/").status_code == 201
 
 
@@ -91,7 +71,7 @@ def test_a_token_rotates_a_token_of_its_own_scope(users):
 
 
 def test_a_rotation_writes_one_event_naming_both_tokens(api_client, users):
-    token, _ = token_row(users["usuario"])
+    token, _ = make_api_token(users["usuario"], "write", direct=True)
     api_client.force_authenticate(users["usuario"])
     new_id = api_client.post(f"{TOKENS}{token.pk}/rotacionar/").json()["id"]
     events = list(AuditEvent.objects.exclude(event="api_token_usado").order_by("id"))
@@ -101,7 +81,9 @@ def test_a_rotation_writes_one_event_naming_both_tokens(api_client, users):
 
 def test_rotating_a_token_that_expires_near_year_9999_is_no_500(api_client, users, convites_settings):
     far = datetime.datetime(9999, 12, 1, tzinfo=datetime.timezone.utc)
-    token, _ = token_row(users["usuario"], expires_at=far, created_at=timezone.now() - timedelta(days=1))
+    token, _ = make_api_token(
+        users["usuario"], "write", direct=True, expires_at=far, created_at=timezone.now() - timedelta(days=1)
+    )
     api_client.force_authenticate(users["usuario"])
     response = api_client.post(f"{TOKENS}{token.pk}/rotacionar/")
     assert response.status_code == 201, response.content
@@ -111,7 +93,9 @@ def test_rotating_a_token_that_expires_near_year_9999_is_no_500(api_client, user
     convites_settings(API_TOKEN_MAX_LIFETIME=None)
     second = api_client.post(f"{TOKENS}{new.pk}/rotacionar/")
     assert second.status_code == 201, second.content
-    old, _ = token_row(users["usuario"], expires_at=far, created_at=timezone.now() - timedelta(days=1))
+    old, _ = make_api_token(
+        users["usuario"], "write", direct=True, expires_at=far, created_at=timezone.now() - timedelta(days=1)
+    )
     third = api_client.post(f"{TOKENS}{old.pk}/rotacionar/")
     assert third.status_code == 201, third.content
 
@@ -133,7 +117,7 @@ def test_never_expiring_tokens_only_when_the_site_allows_them(api_client, users,
 
 
 def test_authenticate_works_with_its_documented_defaults(users):
-    _, secret = token_row(users["usuario"], scope="read")
+    _, secret = make_api_token(users["usuario"], "read", direct=True)
     user, auth = api_tokens.authenticate(secret)
     assert user == users["usuario"] and auth.scope == "read"
     assert policy.credential_of(user).kind is policy.CredentialKind.API_TOKEN
@@ -213,7 +197,7 @@ def test_an_issuers_valid_invite_still_works(api_client, users):
     ],
 )
 def test_an_api_token_never_changes_factors(users, scope, path, body):
-    _, secret = token_row(users["admin"], scope=scope)
+    _, secret = make_api_token(users["admin"], scope, direct=True)
     error_of(bearer(secret).post(path, body, format="json"), 403, "interactive_login_required")
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -238,10 +222,10 @@ def members(organizations):
 
 
 @pytest.fixture
-def two_organizations(users, django_user_model, convites_settings):
+def two_organizations(users, convites_settings):
     org_a, _ = make_org("A")
     org_b, _ = make_org("B")
-    outsider = make_user(django_user_model, "outsider")
+    outsider = make_user("outsider")
     MEMBERS.clear()
     MEMBERS.update({"admin": org_a.pk, "gestor": org_a.pk, "usuario": org_a.pk, "outsider": org_b.pk})
     convites_settings(
@@ -253,8 +237,8 @@ def two_organizations(users, django_user_model, convites_settings):
 
 def test_a_confined_admin_does_not_reach_another_organizations_tokens(api_client, users, two_organizations):
     outsider = two_organizations
-    theirs, _ = token_row(outsider)
-    member, _ = token_row(users["usuario"])
+    theirs, _ = make_api_token(outsider, "write", direct=True)
+    member, _ = make_api_token(users["usuario"], "write", direct=True)
     api_client.force_authenticate(users["admin"])
     error_of(api_client.get(TOKENS, {"usuario": outsider.pk}), 403, "permission_denied")
     error_of(api_client.delete(f"{TOKENS}{theirs.pk}/"), 404, "not_found")
@@ -269,7 +253,7 @@ def test_a_confined_admin_does_not_reach_another_organizations_tokens(api_client
 
 def test_a_confined_admin_reads_only_their_organizations_audit(api_client, users, two_organizations):
     outsider = two_organizations
-    token_row(outsider)
+    make_api_token(outsider, "write", direct=True)
     AuditEvent.objects.create(event="login", actor=outsider)
     AuditEvent.objects.create(event="login", actor=users["usuario"])
     api_client.force_authenticate(users["admin"])
@@ -284,7 +268,7 @@ def test_without_a_members_resolver_a_confined_admin_reaches_only_their_own(
     api_client, users, two_organizations, convites_settings
 ):
     convites_settings(ORGANIZATION_MEMBERS_RESOLVER=None)
-    token_row(users["usuario"])
+    make_api_token(users["usuario"], "write", direct=True)
     api_client.force_authenticate(users["admin"])
     error_of(api_client.get(TOKENS, {"usuario": users["usuario"].pk}), 403, "permission_denied")
     assert policy.owned_by_reachable_users(users["admin"]) is not None
@@ -293,8 +277,8 @@ def test_without_a_members_resolver_a_confined_admin_reaches_only_their_own(
 def test_the_admin_action_asks_the_policy(users, two_organizations, rf):
     """The admin's revoke action goes through the service: a confined admin leaves others' tokens alone."""
     outsider = two_organizations
-    theirs, _ = token_row(outsider)
-    ours, _ = token_row(users["usuario"])
+    theirs, _ = make_api_token(outsider, "write", direct=True)
+    ours, _ = make_api_token(users["usuario"], "write", direct=True)
     assert api_tokens.bulk_revoke(ApiToken.objects.all(), actor=users["admin"]) == 1
     theirs.refresh_from_db()
     ours.refresh_from_db()

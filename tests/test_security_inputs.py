@@ -11,7 +11,7 @@ from django.test import Client
 
 from django_convites.models import ApiToken, AuditEvent, SessionFamily
 from django_convites.services import api_tokens, sessions
-from tests.invites import issue
+from tests.factories import browser_as, issue
 
 LISTS = ["/api/tokens/", "/api/api-tokens/", "/api/auth/sessoes/", "/api/auditoria/"]
 
@@ -37,9 +37,7 @@ def cursor(position: str) -> str:
 
 @pytest.fixture
 def root_client(users):
-    client = Client(raise_request_exception=False)
-    client.force_login(users["root"])
-    return client
+    return browser_as(users["root"], raise_request_exception=False)
 
 
 @pytest.mark.django_db

@@ -15,19 +15,18 @@ from django.test import RequestFactory, override_settings
 from django.urls import include, path
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from django_convites import bookkeeping, checks
+from django_convites import checks
+from django_convites._db import deferred
 from django_convites.api.views.sessions import LoginView as ApiLoginView
 from django_convites.exceptions import InactiveUser
 from django_convites.models import AuditEvent, RefreshToken, SessionFamily
 from django_convites.services import sessions
 from django_convites.views import LoginView, throttle_login
+from tests.factories import bearer, confirmed_totp, events, login_pair, post_login, post_refresh, totp_code
 from tests.invites import error_of
 
 LOGIN = "/api/auth/token/"
-REFRESH = "/api/auth/token/refresh/"
 SESSIONS = "/api/auth/sessoes/"
 SITE_LOGIN = "/entrar/"
 ADMIN_LOGIN = "/admin/login/"
@@ -42,29 +41,6 @@ urlpatterns = [
 ]
 
 TOKEN_SHAPED = "cvp_" + "A" * 33
-
-
-def login(client, username="usuario", password="x", **extra):  # noqa: S107 - the test users' password
-    return client.post(LOGIN, {"username": username, "password": password, **extra}, format="json")
-
-
-def pair_of(client, username="usuario"):
-    response = login(client, username)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def refresh(client, secret):
-    return client.post(REFRESH, {"refresh": secret}, format="json")
-
-
-def bearer(api_client, access):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return api_client
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
 
 
 def parse_time(value):
@@ -106,7 +82,7 @@ def test_the_username_throttle_counts_the_normalized_username(api_client, users,
 
 @pytest.mark.django_db
 def test_the_login_hands_authenticate_the_normalized_username(api_client, users):
-    assert login(api_client, "ｕｓｕａｒｉｏ").status_code == 200
+    assert post_login(api_client, "ｕｓｕａｒｉｏ").status_code == 200
     assert SessionFamily.objects.get().user == users["usuario"]
     assert (
         sessions.username_key("ｕｓｕａｒｉｏ")
@@ -118,9 +94,8 @@ def test_the_login_hands_authenticate_the_normalized_username(api_client, users)
 
 @pytest.mark.django_db
 def test_the_otp_is_not_trimmed(api_client, users):
-    device = TOTPDevice.objects.create(user=users["usuario"], name="app", confirmed=True)
-    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-    error_of(login(api_client, otp=f" {code} "), 401, "otp_invalid")
+    code = totp_code(confirmed_totp(users["usuario"], name="app").device)
+    error_of(post_login(api_client, otp=f" {code} "), 401, "otp_invalid")
 
 
 # -- 8: a deactivated user cannot refresh -----------------------------------------------------------------
@@ -128,9 +103,9 @@ def test_the_otp_is_not_trimmed(api_client, users):
 
 @pytest.mark.django_db
 def test_refresh_of_a_user_deactivated_by_update_is_401_and_ends_the_session(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client)
     get_user_model().objects.filter(pk=users["usuario"].pk).update(is_active=False)
-    error_of(refresh(api_client, pair["refresh"]), 401, "authentication_failed")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "authentication_failed")
     family = SessionFamily.objects.get()
     assert family.revoked_at is not None and family.revoked_reason == "usuario_desativado"
     (event,) = events("sessao_revogada")
@@ -139,7 +114,7 @@ def test_refresh_of_a_user_deactivated_by_update_is_401_and_ends_the_session(api
     assert not events("token_renovado")
     # Reactivated, the session stays ended.
     get_user_model().objects.filter(pk=users["usuario"].pk).update(is_active=True)
-    error_of(refresh(api_client, pair["refresh"]), 401, "token_revoked")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "token_revoked")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,7 +123,7 @@ def test_the_deactivation_revocation_survives_a_rolled_back_transaction(users):
     get_user_model().objects.filter(pk=users["usuario"].pk).update(is_active=False)
     with pytest.raises(InactiveUser), transaction.atomic():
         sessions.refresh(pair.refresh)
-    bookkeeping.flush()
+    deferred.flush()
     assert SessionFamily.objects.get().revoked_reason == "usuario_desativado"
     assert [event.details["motivo"] for event in events("sessao_revogada")] == ["usuario_desativado"]
 
@@ -159,26 +134,26 @@ def test_the_deactivation_revocation_survives_a_rolled_back_transaction(users):
 @pytest.mark.django_db
 def test_a_login_fixes_the_session_end_and_every_pair_and_the_list_carry_it(api_client, users):
     before = timezone.now()
-    pair = pair_of(api_client)
+    pair = login_pair(api_client)
     family = SessionFamily.objects.get()
     assert family.expires_at == family.created_at + datetime.timedelta(days=30)
     assert before + datetime.timedelta(days=30) <= family.expires_at
     assert parse_time(pair["sessao_expira_em"]) == family.expires_at
-    second = refresh(api_client, pair["refresh"]).json()
+    second = post_refresh(api_client, pair["refresh"]).json()
     assert parse_time(second["sessao_expira_em"]) == family.expires_at  # a refresh never moves it
     SessionFamily.objects.update(expires_at=timezone.now() + datetime.timedelta(minutes=10))
-    third = refresh(api_client, second["refresh"]).json()
+    third = post_refresh(api_client, second["refresh"]).json()
     end = SessionFamily.objects.get().expires_at
     assert parse_time(third["sessao_expira_em"]) == end
     assert parse_time(third["refresh_expira_em"]) == end == RefreshToken.objects.get(used_at__isnull=True).expires_at
-    (row,) = bearer(api_client, third["access"]).get(SESSIONS).json()["results"]
+    (row,) = bearer(third["access"], client=api_client).get(SESSIONS).json()["results"]
     assert parse_time(row["sessao_expira_em"]) == end
 
 
 @pytest.mark.django_db
 def test_no_token_outlives_the_session(api_client, users, convites_settings):
     convites_settings(SESSION_MAX_LIFETIME=datetime.timedelta(hours=1), ACCESS_TOKEN_LIFETIME=7200)
-    pair = pair_of(api_client)
+    pair = login_pair(api_client)
     end = SessionFamily.objects.get().expires_at
     assert end - SessionFamily.objects.get().created_at == datetime.timedelta(hours=1)
     assert parse_time(pair["refresh_expira_em"]) == end == parse_time(pair["access_expira_em"])
@@ -188,18 +163,18 @@ def test_no_token_outlives_the_session(api_client, users, convites_settings):
 
 @pytest.mark.django_db
 def test_a_refresh_after_the_session_end_is_401_token_expired(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client)
     SessionFamily.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
-    error_of(refresh(api_client, pair["refresh"]), 401, "token_expired")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "token_expired")
     assert RefreshToken.objects.get().used_at is None
-    assert bearer(api_client, pair["access"]).get(SESSIONS).json()["results"] == []  # no longer live
+    assert bearer(pair["access"], client=api_client).get(SESSIONS).json()["results"] == []  # no longer live
 
 
 @pytest.mark.django_db
 def test_a_session_from_before_the_field_ends_by_the_setting(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client)
     SessionFamily.objects.update(expires_at=None, created_at=timezone.now() - datetime.timedelta(days=31))
-    error_of(refresh(api_client, pair["refresh"]), 401, "token_expired")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "token_expired")
 
 
 @pytest.mark.parametrize(
@@ -232,7 +207,7 @@ def test_the_migration_gives_existing_sessions_thirty_days(users):
 
 @pytest.mark.django_db
 def test_a_token_shaped_username_is_401_and_audited_redacted(api_client, users):
-    error_of(login(api_client, TOKEN_SHAPED, "senha-secreta"), 401, "invalid_credentials")
+    error_of(post_login(api_client, TOKEN_SHAPED, "senha-secreta"), 401, "invalid_credentials")
     (failed,) = events("login_falhou")
     assert failed.details == {"motivo": "invalid_credentials", "usuario_informado": "cvp_[redacted]"}
     assert TOKEN_SHAPED not in str(failed.details) and "senha-secreta" not in str(failed.details)
@@ -285,8 +260,8 @@ def test_a_session_login_and_a_failed_one_are_audited(client, users):
 
 @pytest.mark.django_db
 def test_a_jwt_login_writes_one_event(api_client, users):
-    error_of(login(api_client, password="errada"), 401, "invalid_credentials")
-    assert login(api_client).status_code == 200
+    error_of(post_login(api_client, password="errada"), 401, "invalid_credentials")
+    assert post_login(api_client).status_code == 200
     assert [(e.event, e.details) for e in AuditEvent.objects.order_by("id")] == [
         ("login_falhou", {"motivo": "invalid_credentials", "usuario_informado": "usuario"}),
         ("login", {}),
@@ -311,7 +286,7 @@ def test_the_login_page_logs_in_and_is_audited(client, users):
 def test_the_login_page_is_throttled_per_username_with_the_jwt_login(client, api_client, users, convites_settings):
     convites_settings(LOGIN_RATE=None, LOGIN_USERNAME_RATE="2/minute")
     assert client.post(SITE_LOGIN, {"username": "usuario", "password": "errada"}).status_code == 200
-    error_of(login(api_client, " USUARIO ", "errada"), 401, "invalid_credentials")  # the same budget
+    error_of(post_login(api_client, " USUARIO ", "errada"), 401, "invalid_credentials")  # the same budget
     response = client.post(SITE_LOGIN, {"username": "Usuario", "password": "x"}, REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0

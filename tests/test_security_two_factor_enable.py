@@ -25,9 +25,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites.models import ApiToken, AuditEvent, SessionFamily
-from django_convites.services import api_tokens, backup_codes, sessions, two_factor
+from django_convites.services import api_tokens, sessions, two_factor
+from tests.factories import bearer_header, browser_as, jwt_login, make_backup_codes, totp_code
 from tests.invites import error_of
-from tests.test_two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +38,6 @@ APP_VIEW = "/api/tokens/"
 HOST_VIEW = "/api/t/require-2fa/"
 PAGE = "/site/page/"
 ENABLE_PAGE = "/tokens/ativar-2fa/"
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-
-
-def login(username: str = "gestor") -> sessions.TokenPair:
-    return sessions.login(username=username, password="x")
 
 
 def live_tokens(user) -> list[ApiToken]:
@@ -83,20 +75,20 @@ def tokens_of_gestor(users):
 
 
 def test_confirming_through_a_jwt_ends_every_other_session_and_keeps_its_own(users, api_client):
-    mine, other, third = login(), login(), login()
-    sessions.logout(login().refresh)  # ended already: not counted again
-    api_client.credentials(**bearer(mine.access))
+    mine, other, third = jwt_login("gestor"), jwt_login("gestor"), jwt_login("gestor")
+    sessions.logout(jwt_login("gestor").refresh)  # ended already: not counted again
+    api_client.credentials(**bearer_header(mine.access))
     secret = api_client.post(ENROL).json()["segredo"]
-    response = api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json")
+    response = api_client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["ativo"] is True
     assert (body["sessoes_encerradas"], body["api_tokens_revogados"]) == (2, 0)
     for ended in (other, third):
-        error_of(Client().get(APP_VIEW, **bearer(ended.access)), 401, "token_revoked")
+        error_of(Client().get(APP_VIEW, **bearer_header(ended.access)), 401, "token_revoked")
         assert SessionFamily.objects.get(pk=ended.family.pk).revoked_reason == "2fa_ativado"
     # The confirming session goes on, now as one that proved the second factor.
-    assert api_client.get(APP_VIEW, **bearer(mine.access)).status_code == 200
+    assert api_client.get(APP_VIEW, **bearer_header(mine.access)).status_code == 200
     family = SessionFamily.objects.get(pk=mine.family.pk)
     assert family.revoked_at is None and family.two_factor is True
     renewed = sessions.refresh(mine.refresh)
@@ -105,11 +97,11 @@ def test_confirming_through_a_jwt_ends_every_other_session_and_keeps_its_own(use
 
 def test_the_confirming_jwt_counts_as_verified_at_once(users, api_client, convites_settings):
     convites_settings(TWO_FACTOR_REQUIRED_ROLES=["gestor"])
-    mine = login()
-    api_client.credentials(**bearer(mine.access))
+    mine = jwt_login("gestor")
+    api_client.credentials(**bearer_header(mine.access))
     error_of(api_client.get(HOST_VIEW), 403, "two_factor_required")  # must enrol first
     secret = api_client.post(ENROL).json()["segredo"]
-    assert api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json").status_code == 200
+    assert api_client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json").status_code == 200
     # Its access token was signed with ``amr: ["pwd"]``; the session row now says the second factor was proved.
     assert jwt.decode(mine.access, options={"verify_signature": False})["amr"] == ["pwd"]
     assert api_client.get(HOST_VIEW).json() == {"ok": True}
@@ -117,35 +109,35 @@ def test_the_confirming_jwt_counts_as_verified_at_once(users, api_client, convit
 
 
 def test_api_tokens_are_revoked_unless_the_user_keeps_them(users, api_client, tokens_of_gestor):
-    api_client.credentials(**bearer(login().access))
+    api_client.credentials(**bearer_header(jwt_login("gestor").access))
     secret = api_client.post(ENROL).json()["segredo"]
-    body = api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json").json()
+    body = api_client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json").json()
     assert (body["sessoes_encerradas"], body["api_tokens_revogados"]) == (0, 2)
     assert live_tokens(users["gestor"]) == []
     for created in tokens_of_gestor:
         row = ApiToken.objects.get(pk=created.token.pk)
         assert row.revoked_at is not None and row.revoked_by == users["gestor"]
-        error_of(Client().get(APP_VIEW, **bearer(created.secret)), 401, "token_revoked")
+        error_of(Client().get(APP_VIEW, **bearer_header(created.secret)), 401, "token_revoked")
 
 
 def test_manter_api_tokens_keeps_them_and_still_ends_the_other_sessions(users, api_client, tokens_of_gestor):
-    other = login()
-    api_client.credentials(**bearer(login().access))
+    other = jwt_login("gestor")
+    api_client.credentials(**bearer_header(jwt_login("gestor").access))
     secret = api_client.post(ENROL).json()["segredo"]
-    body = api_client.post(CONFIRM, {"codigo": code_for(secret), "manter_api_tokens": True}, format="json").json()
+    body = api_client.post(CONFIRM, {"codigo": totp_code(secret), "manter_api_tokens": True}, format="json").json()
     assert (body["sessoes_encerradas"], body["api_tokens_revogados"]) == (1, 0)
     assert len(live_tokens(users["gestor"])) == 2
     for created in tokens_of_gestor:
-        assert Client().get(APP_VIEW, **bearer(created.secret)).status_code == 200
-    error_of(Client().get(APP_VIEW, **bearer(other.access)), 401, "token_revoked")
+        assert Client().get(APP_VIEW, **bearer_header(created.secret)).status_code == 200
+    error_of(Client().get(APP_VIEW, **bearer_header(other.access)), 401, "token_revoked")
 
 
 def test_enabling_writes_one_event_with_the_counts(users, api_client, tokens_of_gestor):
-    login(), login()
-    api_client.credentials(**bearer(login().access))
+    jwt_login("gestor"), jwt_login("gestor")
+    api_client.credentials(**bearer_header(jwt_login("gestor").access))
     secret = api_client.post(ENROL).json()["segredo"]
     before = last_event_id()
-    assert api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json").status_code == 200
+    assert api_client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json").status_code == 200
     written = new_events(before)
     assert [event.event for event in written] == ["2fa_ativado"]
     assert written[0].actor == users["gestor"]
@@ -165,11 +157,11 @@ def test_a_site_receiver_ends_its_own_credentials_and_its_count_joins_the_event(
 
     signals.two_factor_enabling.connect(end_site_credentials, dispatch_uid="tests.site_credentials")
     try:
-        mine = login()
-        api_client.credentials(**bearer(mine.access))
+        mine = jwt_login("gestor")
+        api_client.credentials(**bearer_header(mine.access))
         secret = api_client.post(ENROL).json()["segredo"]
         before = last_event_id()
-        assert api_client.post(CONFIRM, {"codigo": code_for(secret)}, format="json").status_code == 200
+        assert api_client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json").status_code == 200
     finally:
         signals.two_factor_enabling.disconnect(dispatch_uid="tests.site_credentials")
     assert calls == [(users["gestor"], mine.family.pk, False)]
@@ -188,19 +180,19 @@ def test_a_failing_site_receiver_leaves_two_factor_off_and_everything_open(users
     def refuse(sender, **kwargs):
         raise RuntimeError("the site's store is down")
 
-    other = login()
-    api_client.credentials(**bearer(login().access))
+    other = jwt_login("gestor")
+    api_client.credentials(**bearer_header(jwt_login("gestor").access))
     secret = api_client.post(ENROL).json()["segredo"]
     before = last_event_id()
     signals.two_factor_enabling.connect(refuse, dispatch_uid="tests.refuse")
     try:
         with pytest.raises(RuntimeError):
-            two_factor.confirm_totp(users["gestor"], code_for(secret))
+            two_factor.confirm_totp(users["gestor"], totp_code(secret))
     finally:
         signals.two_factor_enabling.disconnect(dispatch_uid="tests.refuse")
     assert not two_factor.is_active(users["gestor"])
     assert len(live_tokens(users["gestor"])) == 2
-    assert Client().get(APP_VIEW, **bearer(other.access)).status_code == 200
+    assert Client().get(APP_VIEW, **bearer_header(other.access)).status_code == 200
     assert [event.event for event in new_events(before)] == []
 
 
@@ -208,11 +200,11 @@ def test_a_failing_site_receiver_leaves_two_factor_off_and_everything_open(users
 def test_a_manter_api_tokens_that_is_not_a_boolean_is_400_and_changes_nothing(
     users, api_client, tokens_of_gestor, value
 ):
-    other = login()
-    api_client.credentials(**bearer(login().access))
+    other = jwt_login("gestor")
+    api_client.credentials(**bearer_header(jwt_login("gestor").access))
     secret = api_client.post(ENROL).json()["segredo"]
     before = last_event_id()
-    code = code_for(secret)
+    code = totp_code(secret)
     body = error_of(
         api_client.post(CONFIRM, {"codigo": code, "manter_api_tokens": value}, format="json"), 400, "invalid"
     )
@@ -265,11 +257,11 @@ def _resolve(schema, node):
 
 
 def test_confirming_through_a_session_verifies_it_and_ends_every_jwt_session(users, tokens_of_gestor):
-    jwts = [login(), login()]
+    jwts = [jwt_login("gestor"), jwt_login("gestor")]
     browser = Client()
     browser.force_login(users["gestor"])
     secret = browser.post(ENROL).json()["segredo"]
-    body = browser.post(CONFIRM, {"codigo": code_for(secret)}, content_type="application/json").json()
+    body = browser.post(CONFIRM, {"codigo": totp_code(secret)}, content_type="application/json").json()
     assert (body["sessoes_encerradas"], body["api_tokens_revogados"]) == (2, 2)
     for ended in jwts:
         assert SessionFamily.objects.get(pk=ended.family.pk).revoked_reason == "2fa_ativado"
@@ -288,16 +280,14 @@ def test_confirming_through_a_session_verifies_it_and_ends_every_jwt_session(use
 
 @pytest.fixture
 def browser(users):
-    session = Client()
-    session.force_login(users["gestor"])
-    return session
+    return browser_as(users["gestor"])
 
 
 def test_the_first_get_prepares_one_device_and_later_gets_change_nothing(browser, users):
     page = browser.get(ENABLE_PAGE)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "<svg" in html  # the contract's GET shows a QR code and the secret
+    assert "<svg" in html  # the page shows a QR code and the secret (docs/two-factor.rst)
     first = secret_on(html)
     device = TOTPDevice.objects.get(confirmed=False)
     before = last_event_id()
@@ -326,7 +316,7 @@ def test_a_get_keeps_the_pending_enrolment_of_the_api(browser, users):
 
 
 def test_the_enable_page_says_what_ends_before_confirming(browser, users, tokens_of_gestor):
-    login(), login()
+    jwt_login("gestor"), jwt_login("gestor")
     browser.post(ENABLE_PAGE, {"iniciar": "1"})
     html = browser.get(ENABLE_PAGE).content.decode()
     checkbox = re.search(r"<input[^>]*name=\"manter_api_tokens\"[^>]*>", html)
@@ -337,10 +327,10 @@ def test_the_enable_page_says_what_ends_before_confirming(browser, users, tokens
 
 
 def test_the_enable_page_revokes_the_api_tokens_unless_the_box_is_ticked(browser, users, tokens_of_gestor):
-    login()
+    jwt_login("gestor")
     browser.post(ENABLE_PAGE, {"iniciar": "1"})
     secret = secret_on(browser.get(ENABLE_PAGE).content.decode())
-    done = browser.post(ENABLE_PAGE, {"codigo": code_for(secret)})
+    done = browser.post(ENABLE_PAGE, {"codigo": totp_code(secret)})
     assert done.status_code == 200, done.content
     html = done.content.decode()
     assert "convites-2fa-enabled" in html
@@ -355,7 +345,7 @@ def test_the_enable_page_revokes_the_api_tokens_unless_the_box_is_ticked(browser
 def test_the_enable_page_keeps_the_api_tokens_when_the_box_is_ticked(browser, users, tokens_of_gestor):
     browser.post(ENABLE_PAGE, {"iniciar": "1"})
     secret = secret_on(browser.get(ENABLE_PAGE).content.decode())
-    done = browser.post(ENABLE_PAGE, {"codigo": code_for(secret), "manter_api_tokens": "on"})
+    done = browser.post(ENABLE_PAGE, {"codigo": totp_code(secret), "manter_api_tokens": "on"})
     assert "convites-2fa-enabled" in done.content.decode()
     assert len(live_tokens(users["gestor"])) == 2
     assert AuditEvent.objects.get(event="2fa_ativado").details["api_tokens_mantidos"] is True
@@ -380,7 +370,7 @@ def test_a_user_whose_only_device_is_a_static_one_is_not_locked_out(static_only,
     assert (
         api_client.post("/api/auth/token/", {"username": "usuario", "password": "x"}, format="json").status_code == 200
     )
-    assert api_client.get(HOST_VIEW, **bearer(pair.access)).json() == {"ok": True}
+    assert api_client.get(HOST_VIEW, **bearer_header(pair.access)).json() == {"ok": True}
     browser = Client()
     browser.force_login(static_only)
     assert browser.get(PAGE).status_code == 200  # not sent to /tokens/verificar-2fa/
@@ -398,7 +388,7 @@ def test_a_static_device_does_not_stand_in_for_a_required_second_factor(static_o
 
 
 def test_backup_codes_alone_are_no_second_factor(users):
-    backup_codes.generate(users["usuario"])  # left behind when an admin deleted the TOTP device
+    make_backup_codes(users["usuario"])  # left behind when an admin deleted the TOTP device
     two_factor.forget_device(users["usuario"])
     assert not two_factor.has_device(users["usuario"]) and not two_factor.is_active(users["usuario"])
     assert sessions.login(username="usuario", password="x").family.two_factor is False

@@ -16,14 +16,23 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from django_convites import access_tokens, bookkeeping, tokens
+from django_convites import jwt_codec, tokens
+from django_convites._db import deferred
 from django_convites.exceptions import TokenReused
 from django_convites.models import AuditEvent, RefreshToken, SessionFamily
 from django_convites.services import sessions
+from tests.factories import (
+    bearer,
+    confirmed_totp,
+    events,
+    login_pair,
+    post_login,
+    post_refresh,
+    totp_code,
+)
 from tests.invites import error_of
 
 pytestmark = pytest.mark.django_db
@@ -33,31 +42,8 @@ REFRESH = "/api/auth/token/refresh/"
 REVOKE = "/api/auth/token/revoke/"
 SESSIONS = "/api/auth/sessoes/"
 WHOAMI = "/api/t/whoami/"
+#: Where every login of this module comes from (the session rows and the audit keep it).
 CLIENT = {"REMOTE_ADDR": "203.0.113.30", "HTTP_USER_AGENT": "app/3"}
-
-
-def login(client, username="usuario", password="x", **extra):  # noqa: S107 - the test users' password
-    return client.post(LOGIN, {"username": username, "password": password, **extra}, format="json", **CLIENT)
-
-
-def pair_of(client, username="usuario"):
-    response = login(client, username)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def bearer(access):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
-
-
-def refresh(client, secret):
-    return client.post(REFRESH, {"refresh": secret}, format="json")
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
 
 
 def claims_of(access):
@@ -81,14 +67,14 @@ def forge(claims=None, *, key=None, algorithm="HS256", headers=None, **changes):
         **changes,
     }
     payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, key or access_tokens.derived_secret(), algorithm=algorithm, headers=headers)
+    return jwt.encode(payload, key or jwt_codec.derived_secret(), algorithm=algorithm, headers=headers)
 
 
 # -- login ------------------------------------------------------------------------------------------------
 
 
 def test_login_returns_a_pair_and_starts_a_session(api_client, users):
-    response = login(api_client)
+    response = post_login(api_client, headers=CLIENT)
     assert response.status_code == 200, response.content
     data = response.json()
     assert set(data) == {"access", "refresh", "access_expira_em", "refresh_expira_em", "sessao_expira_em"}
@@ -108,7 +94,7 @@ def test_login_returns_a_pair_and_starts_a_session(api_client, users):
 
 @pytest.mark.parametrize(("username", "password"), [("usuario", "errada"), ("ninguem", "x")])
 def test_wrong_credentials_are_401_and_audited_without_the_password(api_client, users, username, password):
-    error_of(login(api_client, username, password), 401, "invalid_credentials")
+    error_of(post_login(api_client, username, password, headers=CLIENT), 401, "invalid_credentials")
     (failed,) = events("login_falhou")
     assert failed.details == {"motivo": "invalid_credentials", "usuario_informado": username}
     assert password not in str(failed.details)
@@ -118,7 +104,7 @@ def test_wrong_credentials_are_401_and_audited_without_the_password(api_client, 
 def test_an_inactive_user_cannot_log_in(api_client, users):
     users["usuario"].is_active = False
     users["usuario"].save()
-    error_of(login(api_client), 401, "invalid_credentials")
+    error_of(post_login(api_client, headers=CLIENT), 401, "invalid_credentials")
 
 
 @pytest.mark.parametrize(
@@ -164,41 +150,41 @@ def test_login_is_throttled_per_username_from_any_address(api_client, users, con
 
 @pytest.fixture
 def device(users):
-    return TOTPDevice.objects.create(user=users["usuario"], name="app", confirmed=True)
-
-
-def current_code(device):
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    return confirmed_totp(users["usuario"], name="app").device
 
 
 def test_a_user_with_two_factor_needs_a_code(api_client, users, device):
-    error_of(login(api_client), 401, "otp_required")
-    error_of(login(api_client, otp="000000" if current_code(device) != "000000" else "111111"), 401, "otp_invalid")
+    error_of(post_login(api_client, headers=CLIENT), 401, "otp_required")
+    error_of(
+        post_login(api_client, otp="000000" if totp_code(device) != "000000" else "111111", headers=CLIENT),
+        401,
+        "otp_invalid",
+    )
     assert [e.details["motivo"] for e in events("login_falhou")] == ["otp_required", "otp_invalid"]
     assert not SessionFamily.objects.exists()
 
 
 def test_a_current_code_logs_in_once(api_client, users, device):
-    code = current_code(device)
-    assert login(api_client, otp=code).status_code == 200
-    error_of(login(api_client, otp=code), 401, "otp_invalid")
+    code = totp_code(device)
+    assert post_login(api_client, otp=code, headers=CLIENT).status_code == 200
+    error_of(post_login(api_client, otp=code, headers=CLIENT), 401, "otp_invalid")
 
 
 @pytest.mark.parametrize("code", ["１２３４５６", "+12345", "12_345", "12345", "1234567", " 123456"])
 def test_codes_are_exactly_six_ascii_digits(api_client, users, device, code):
-    error_of(login(api_client, otp=code), 401, "otp_invalid")
+    error_of(post_login(api_client, otp=code, headers=CLIENT), 401, "otp_invalid")
 
 
 def test_an_unconfirmed_device_does_not_ask_for_a_code(api_client, users):
     TOTPDevice.objects.create(user=users["usuario"], name="novo", confirmed=False)
-    assert login(api_client).status_code == 200
+    assert post_login(api_client, headers=CLIENT).status_code == 200
 
 
 # -- access tokens ----------------------------------------------------------------------------------------
 
 
 def test_an_access_token_authenticates_with_one_query(api_client, users, assert_queries):
-    access = pair_of(api_client)["access"]
+    access = login_pair(api_client, headers=CLIENT)["access"]
     with assert_queries(1):
         response = bearer(access).get(WHOAMI)
     assert response.status_code == 200
@@ -206,7 +192,7 @@ def test_an_access_token_authenticates_with_one_query(api_client, users, assert_
 
 
 def test_an_access_token_acts_with_the_full_role(api_client, users):
-    access = pair_of(api_client, "gestor")["access"]
+    access = login_pair(api_client, "gestor", headers=CLIENT)["access"]
     assert bearer(access).post("/api/tokens/", {"tipo_destino": "associado"}, format="json").status_code == 201
 
 
@@ -244,7 +230,7 @@ def test_an_expired_access_token_is_401_token_expired(assert_queries):
 
 
 def test_leeway_accepts_a_little_clock_skew(api_client, users, convites_settings):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     claims = claims_of(pair["access"])
     late = forge(claims, exp=int(time.time()) - 5)
     error_of(bearer(late).get(WHOAMI), 401, "token_expired")
@@ -253,7 +239,7 @@ def test_leeway_accepts_a_little_clock_skew(api_client, users, convites_settings
 
 
 def test_a_tampered_payload_is_refused(api_client, users):
-    access = pair_of(api_client)["access"]
+    access = login_pair(api_client, headers=CLIENT)["access"]
     header, payload, signature = access.split(".")
     other = forge(claims_of(access), sub=str(users["root"].pk)).split(".")[1]
     error_of(bearer(f"{header}.{other}.{signature}").get(WHOAMI), 401, "authentication_failed")
@@ -279,7 +265,7 @@ def rsa_keys():
 def test_rs256_signs_with_the_private_key_and_refuses_hs256_confusion(api_client, users, convites_settings, rsa_keys):
     private, public = rsa_keys
     convites_settings(JWT_ALGORITHM="RS256", JWT_SIGNING_KEY=private, JWT_VERIFYING_KEY=public)
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     assert jwt.get_unverified_header(pair["access"])["alg"] == "RS256"
     assert bearer(pair["access"]).get(WHOAMI).status_code == 200
     claims = claims_of(pair["access"])
@@ -298,8 +284,8 @@ def test_rs256_signs_with_the_private_key_and_refuses_hs256_confusion(api_client
 
 
 def test_refresh_spends_the_old_token_and_returns_a_new_pair(api_client, users):
-    first = pair_of(api_client)
-    response = refresh(api_client, first["refresh"])
+    first = login_pair(api_client, headers=CLIENT)
+    response = post_refresh(api_client, first["refresh"])
     assert response.status_code == 200, response.content
     second = response.json()
     assert second["refresh"] != first["refresh"]
@@ -311,13 +297,13 @@ def test_refresh_spends_the_old_token_and_returns_a_new_pair(api_client, users):
 
 
 def test_presenting_a_spent_refresh_token_ends_the_whole_family(api_client, users):
-    first = pair_of(api_client)
-    second = refresh(api_client, first["refresh"]).json()
+    first = login_pair(api_client, headers=CLIENT)
+    second = post_refresh(api_client, first["refresh"]).json()
     assert bearer(second["access"]).get(WHOAMI).status_code == 200
-    error_of(refresh(api_client, first["refresh"]), 401, "token_reused")
+    error_of(post_refresh(api_client, first["refresh"]), 401, "token_reused")
     family = SessionFamily.objects.get()
     assert family.revoked_at is not None and family.revoked_reason == "reuso"
-    error_of(refresh(api_client, second["refresh"]), 401, "token_revoked")
+    error_of(post_refresh(api_client, second["refresh"]), 401, "token_revoked")
     # The family's access tokens stop at once, not at their exp.
     error_of(bearer(second["access"]).get(WHOAMI), 401, "token_revoked")
     error_of(bearer(first["access"]).get(WHOAMI), 401, "token_revoked")
@@ -326,30 +312,30 @@ def test_presenting_a_spent_refresh_token_ends_the_whole_family(api_client, user
 
 @pytest.mark.parametrize("ancestor", [0, 17, 49])
 def test_a_chain_of_fifty_refreshes_and_the_reuse_of_any_ancestor(api_client, users, ancestor):
-    chain = [pair_of(api_client)]
+    chain = [login_pair(api_client, headers=CLIENT)]
     for _ in range(50):
-        response = refresh(api_client, chain[-1]["refresh"])
+        response = post_refresh(api_client, chain[-1]["refresh"])
         assert response.status_code == 200
         chain.append(response.json())
     assert RefreshToken.objects.count() == 51
     assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
     assert bearer(chain[-1]["access"]).get(WHOAMI).status_code == 200
-    error_of(refresh(api_client, chain[ancestor]["refresh"]), 401, "token_reused")
-    error_of(refresh(api_client, chain[-1]["refresh"]), 401, "token_revoked")
+    error_of(post_refresh(api_client, chain[ancestor]["refresh"]), 401, "token_reused")
+    error_of(post_refresh(api_client, chain[-1]["refresh"]), 401, "token_revoked")
     error_of(bearer(chain[-1]["access"]).get(WHOAMI), 401, "token_revoked")
 
 
 def test_other_sessions_survive_a_reuse(api_client, users):
-    mine, other = pair_of(api_client), pair_of(api_client)
-    refresh(api_client, mine["refresh"])
-    refresh(api_client, mine["refresh"])
-    assert refresh(api_client, other["refresh"]).status_code == 200
+    mine, other = login_pair(api_client, headers=CLIENT), login_pair(api_client, headers=CLIENT)
+    post_refresh(api_client, mine["refresh"])
+    post_refresh(api_client, mine["refresh"])
+    assert post_refresh(api_client, other["refresh"]).status_code == 200
 
 
 def test_an_expired_refresh_token_is_401_token_expired(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     RefreshToken.objects.update(created_at=timezone.now() - datetime.timedelta(days=3), expires_at=timezone.now())
-    error_of(refresh(api_client, pair["refresh"]), 401, "token_expired")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "token_expired")
     assert SessionFamily.objects.get().revoked_at is None
 
 
@@ -369,31 +355,31 @@ def test_unknown_or_malformed_refresh_tokens(api_client, body, status, code):
 
 def test_the_grace_window_tolerates_only_the_immediate_predecessor(api_client, users, convites_settings):
     convites_settings(REFRESH_GRACE_PERIOD=30)
-    first = pair_of(api_client)
-    second = refresh(api_client, first["refresh"]).json()
+    first = login_pair(api_client, headers=CLIENT)
+    second = post_refresh(api_client, first["refresh"]).json()
     # Another tab presents the first token again: it gets a pair, and the family lives on.
-    again = refresh(api_client, first["refresh"])
+    again = post_refresh(api_client, first["refresh"])
     assert again.status_code == 200, again.content
     assert SessionFamily.objects.get().revoked_at is None
     assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
-    error_of(refresh(api_client, second["refresh"]), 401, "token_reused")  # spent by the graced refresh
+    error_of(post_refresh(api_client, second["refresh"]), 401, "token_reused")  # spent by the graced refresh
     assert SessionFamily.objects.get().revoked_at is not None
 
 
 def test_outside_the_grace_window_a_predecessor_is_a_reuse(api_client, users, convites_settings):
     convites_settings(REFRESH_GRACE_PERIOD=30)
-    first = pair_of(api_client)
-    refresh(api_client, first["refresh"])
+    first = login_pair(api_client, headers=CLIENT)
+    post_refresh(api_client, first["refresh"])
     RefreshToken.objects.filter(used_at__isnull=False).update(used_at=timezone.now() - datetime.timedelta(seconds=31))
-    error_of(refresh(api_client, first["refresh"]), 401, "token_reused")
+    error_of(post_refresh(api_client, first["refresh"]), 401, "token_reused")
 
 
 def test_grace_does_not_reach_further_back(api_client, users, convites_settings):
     convites_settings(REFRESH_GRACE_PERIOD=30)
-    first = pair_of(api_client)
-    second = refresh(api_client, first["refresh"]).json()
-    refresh(api_client, second["refresh"])
-    error_of(refresh(api_client, first["refresh"]), 401, "token_reused")
+    first = login_pair(api_client, headers=CLIENT)
+    second = post_refresh(api_client, first["refresh"]).json()
+    post_refresh(api_client, second["refresh"])
+    error_of(post_refresh(api_client, first["refresh"]), 401, "token_reused")
 
 
 def test_the_reuse_revocation_survives_a_rolled_back_transaction(users):
@@ -401,7 +387,7 @@ def test_the_reuse_revocation_survives_a_rolled_back_transaction(users):
     sessions.refresh(pair.refresh)
     with pytest.raises(TokenReused), transaction.atomic():
         sessions.refresh(pair.refresh)
-    bookkeeping.flush()
+    deferred.flush()
     assert SessionFamily.objects.get().revoked_at is not None
 
 
@@ -409,17 +395,17 @@ def test_the_reuse_revocation_survives_a_rolled_back_transaction(users):
 
 
 def test_logout_ends_the_family_and_its_access_tokens(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     assert api_client.post(REVOKE, {"refresh": pair["refresh"]}, format="json").status_code == 204
     error_of(bearer(pair["access"]).get(WHOAMI), 401, "token_revoked")
-    error_of(refresh(api_client, pair["refresh"]), 401, "token_revoked")
+    error_of(post_refresh(api_client, pair["refresh"]), 401, "token_revoked")
     error_of(api_client.post(REVOKE, {"refresh": "cvr_x"}, format="json"), 401, "authentication_failed")
     assert [e.details for e in events("sessao_revogada")] == [{"motivo": "logout"}]
 
 
 def test_users_list_and_end_their_own_sessions(api_client, users):
-    mine, other = pair_of(api_client), pair_of(api_client)
-    theirs = pair_of(api_client, "gestor")
+    mine, other = login_pair(api_client, headers=CLIENT), login_pair(api_client, headers=CLIENT)
+    theirs = login_pair(api_client, "gestor", headers=CLIENT)
     client = bearer(mine["access"])
     rows = client.get(SESSIONS).json()["results"]
     assert len(rows) == 2
@@ -436,8 +422,8 @@ def test_users_list_and_end_their_own_sessions(api_client, users):
 
 
 def test_a_password_change_ends_every_session(api_client, users):
-    first, second = pair_of(api_client), pair_of(api_client)
-    theirs = pair_of(api_client, "gestor")
+    first, second = login_pair(api_client, headers=CLIENT), login_pair(api_client, headers=CLIENT)
+    theirs = login_pair(api_client, "gestor", headers=CLIENT)
     users["usuario"].set_password("nova-senha")
     users["usuario"].save()
     for pair in (first, second):
@@ -447,7 +433,7 @@ def test_a_password_change_ends_every_session(api_client, users):
 
 
 def test_a_deactivation_ends_every_session(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     users["usuario"].is_active = False
     users["usuario"].save(update_fields=["is_active"])
     assert SessionFamily.objects.get().revoked_reason == "usuario_desativado"
@@ -455,17 +441,17 @@ def test_a_deactivation_ends_every_session(api_client, users):
 
 
 def test_other_saves_of_the_user_leave_sessions_alone(api_client, users):
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     users["usuario"].first_name = "Ana"
     users["usuario"].save()
     assert bearer(pair["access"]).get(WHOAMI).status_code == 200
 
 
 def test_no_secret_reaches_the_audit_log(api_client, users):
-    pair = pair_of(api_client)
-    refresh(api_client, pair["refresh"])
-    refresh(api_client, pair["refresh"])
-    login(api_client, password="senha-secreta")
+    pair = login_pair(api_client, headers=CLIENT)
+    post_refresh(api_client, pair["refresh"])
+    post_refresh(api_client, pair["refresh"])
+    post_login(api_client, password="senha-secreta", headers=CLIENT)
     rows = " ".join(str(list(row.values())) for row in AuditEvent.objects.values())
     for secret in (pair["refresh"], pair["access"], tokens.digest(pair["refresh"]), "senha-secreta"):
         assert secret not in rows
@@ -475,8 +461,8 @@ def test_no_secret_reaches_the_audit_log(api_client, users):
 
 
 def test_cleanup_deletes_expired_tokens_and_dead_sessions(api_client, users):
-    old, current = pair_of(api_client), pair_of(api_client)
-    newest = refresh(api_client, current["refresh"]).json()
+    old, current = login_pair(api_client, headers=CLIENT), login_pair(api_client, headers=CLIENT)
+    newest = post_refresh(api_client, current["refresh"]).json()
     long_ago = timezone.now() - datetime.timedelta(days=3)
     old_family = claims_of(old["access"])["sid"]
     SessionFamily.objects.filter(pk=old_family).update(created_at=long_ago)
@@ -488,7 +474,7 @@ def test_cleanup_deletes_expired_tokens_and_dead_sessions(api_client, users):
     assert "Deleted 1 expired refresh tokens, 1 ended sessions" in out.getvalue()
     assert list(SessionFamily.objects.values_list("pk", flat=True)) == [uuid.UUID(claims_of(current["access"])["sid"])]
     assert RefreshToken.objects.count() == 2
-    assert refresh(api_client, newest["refresh"]).status_code == 200
+    assert post_refresh(api_client, newest["refresh"]).status_code == 200
 
 
 # -- concurrency ------------------------------------------------------------------------------------------
@@ -514,7 +500,7 @@ def test_parallel_refreshes_of_one_token_issue_one_pair_and_end_the_family(users
     assert RefreshToken.objects.count() == 2
     family = SessionFamily.objects.get()
     assert family.revoked_at is not None and family.revoked_reason == "reuso"
-    error_of(refresh(APIClient(), winners[0].refresh), 401, "token_revoked")
+    error_of(post_refresh(APIClient(), winners[0].refresh), 401, "token_revoked")
     error_of(bearer(winners[0].access).get(WHOAMI), 401, "token_revoked")
 
 
@@ -525,7 +511,7 @@ def test_parallel_logins_with_one_totp_code_let_one_through(users, device, convi
     from tests.parallel import THREADS, race
 
     convites_settings(TOTP_FAILURE_LIMIT=100)  # the replays count as wrong codes; no lockout here
-    code = current_code(device)
+    code = totp_code(device)
     outcomes = race(lambda index: sessions.login(username="usuario", password="x", otp=code))
     assert outcomes == Counter({"ok": 1, "otp_invalid": THREADS - 1})
 
@@ -573,7 +559,7 @@ def test_es256_works_and_refuses_a_token_signed_with_another_key_pair(api_client
     private, public = pem_pair()
     other_private, _ = pem_pair()
     convites_settings(JWT_ALGORITHM="ES256", JWT_SIGNING_KEY=private, JWT_VERIFYING_KEY=public)
-    pair = pair_of(api_client)
+    pair = login_pair(api_client, headers=CLIENT)
     assert jwt.get_unverified_header(pair["access"])["alg"] == "ES256"
     assert bearer(pair["access"]).get(WHOAMI).status_code == 200
     stranger = forge(claims_of(pair["access"]), key=other_private, algorithm="ES256")

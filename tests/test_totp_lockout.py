@@ -14,17 +14,20 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from django_convites import bookkeeping, checks
+from django_convites import checks
+from django_convites._db import deferred
 from django_convites.exceptions import ConvitesError, NotAllowed, OtpInvalid, OtpLocked
-from django_convites.models import AuditEvent, TwoFactorLimit
+from django_convites.models import TwoFactorLimit
 from django_convites.services import backup_codes, sessions, two_factor
+from tests.factories import api_as, browser_as, confirmed_totp, events, make_backup_codes, totp_code
 from tests.invites import error_of
+from tests.parallel import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +54,7 @@ def user(users):
 
 @pytest.fixture
 def device(user):
-    return TOTPDevice.objects.create(user=user, name="django-convites", confirmed=True)
+    return confirmed_totp(user, name="django-convites").device
 
 
 def current_codes(device) -> set[str]:
@@ -63,13 +66,6 @@ def current_codes(device) -> set[str]:
         generator.time = now + offset * device.step
         codes.add(f"{generator.token():06d}")
     return codes
-
-
-def right(device) -> str:
-    """A current code of ``device``, usable even when an earlier test step spent this time step."""
-    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
-    generator = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{generator.token():06d}"
 
 
 def wrong(device) -> str:
@@ -84,22 +80,6 @@ def failures(user) -> int:
 
 def locked_until(user):
     return TwoFactorLimit.objects.get(user=user).locked_until
-
-
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def browser(user) -> Client:
-    session = Client()
-    session.force_login(user)
-    return session
 
 
 def lock_out(user, device, times: int) -> None:
@@ -122,7 +102,7 @@ def test_past_the_cap_even_a_right_code_is_refused(convites_settings, user, devi
         <= locked_until(user)
         <= timezone.now() + datetime.timedelta(seconds=600)
     )
-    code = right(device)
+    code = totp_code(device, unspent=True)
     with pytest.raises(OtpLocked) as caught:
         two_factor.verify_user(user, code)
     assert caught.value.status_code == 429 and caught.value.code == "otp_locked"
@@ -141,14 +121,14 @@ def test_the_default_cap_is_ten_wrong_codes(user, device):
     lock_out(user, device, 1)
     assert locked_until(user) > timezone.now() + datetime.timedelta(seconds=890)
     with pytest.raises(OtpLocked) as caught:
-        two_factor.verify_user(user, right(device))
+        two_factor.verify_user(user, totp_code(device, unspent=True))
     assert 890 <= caught.value.retry_after <= 900
 
 
 def test_a_right_code_ends_the_run_of_wrong_ones(convites_settings, user, device):
     convites_settings(TOTP_FAILURE_LIMIT=3)
     lock_out(user, device, 2)
-    assert two_factor.verify_user(user, right(device))
+    assert two_factor.verify_user(user, totp_code(device, unspent=True))
     assert failures(user) == 0
     lock_out(user, device, 2)
     row = TwoFactorLimit.objects.get(user=user)
@@ -160,9 +140,9 @@ def test_the_lockout_ends_when_its_time_is_over(convites_settings, user, device)
     convites_settings(TOTP_FAILURE_LIMIT=2, TOTP_LOCKOUT=60)
     lock_out(user, device, 2)
     with pytest.raises(OtpLocked):
-        two_factor.verify_user(user, right(device))
+        two_factor.verify_user(user, totp_code(device, unspent=True))
     TwoFactorLimit.objects.filter(user=user).update(locked_until=timezone.now() - datetime.timedelta(seconds=1))
-    assert two_factor.verify_user(user, right(device))
+    assert two_factor.verify_user(user, totp_code(device, unspent=True))
     # A fresh run: the cap counts again from zero.
     lock_out(user, device, 1)
     assert failures(user) == 1
@@ -180,7 +160,7 @@ def test_refusals_during_the_lockout_do_not_count(convites_settings, user, devic
 
 def test_backup_codes_count_and_are_refused_past_the_cap(convites_settings, user, device):
     convites_settings(TOTP_FAILURE_LIMIT=3)
-    codes = backup_codes.generate(user)
+    codes = make_backup_codes(user)
     assert not two_factor.verify_user(user, "aaaa-aaaa-aaaa-aaaa")  # a wrong backup code
     assert failures(user) == 1
     assert two_factor.verify_user(user, codes[0])  # a right one ends the run
@@ -195,7 +175,7 @@ def test_failures_survive_a_rolled_back_transaction(user, device):
     with pytest.raises(RuntimeError), transaction.atomic():
         assert not two_factor.verify_user(user, wrong(device))
         raise RuntimeError
-    bookkeeping.flush()
+    deferred.flush()
     assert failures(user) == 1
 
 
@@ -203,7 +183,7 @@ def test_a_lockout_reached_inside_a_transaction_starts_once_it_ends(convites_set
     convites_settings(TOTP_FAILURE_LIMIT=1)
     with transaction.atomic():
         assert not two_factor.verify_user(user, wrong(device))
-    bookkeeping.flush()
+    deferred.flush()
     assert locked_until(user) > timezone.now()
     assert len(events("2fa_bloqueado")) == 1
 
@@ -213,7 +193,7 @@ def test_a_lockout_reached_inside_a_transaction_starts_once_it_ends(convites_set
 
 def test_every_entry_point_counts_into_the_same_counter(user):
     # Confirming a new device: the API and the HTML page.
-    client, session = api(user), browser(user)
+    client, session = api_as(user), browser_as(user)
     client.post("/api/2fa/totp/")
     pending = TOTPDevice.objects.get(user=user, confirmed=False)
     error_of(client.post(CONFIRM, {"codigo": wrong(pending)}, format="json"), 400, "otp_invalid")
@@ -235,27 +215,29 @@ def test_every_entry_point_counts_into_the_same_counter(user):
     assert session.post(DISABLE_PAGE, {"codigo": wrong(device)}).status_code == 400
     assert failures(user) == 7
     # A right code anywhere ends the run for all of them.
-    assert session.post(VERIFY_PAGE, {"codigo": right(device)}).status_code == 302
+    assert session.post(VERIFY_PAGE, {"codigo": totp_code(device, unspent=True)}).status_code == 302
     assert failures(user) == 0
 
 
 def test_every_entry_point_refuses_a_right_code_past_the_cap(convites_settings, user, device):
     convites_settings(TOTP_FAILURE_LIMIT=2)
     lock_out(user, device, 2)
-    client, session = api(user), browser(user)
+    client, session = api_as(user), browser_as(user)
 
-    response = APIClient().post(LOGIN, {"username": "usuario", "password": "x", "otp": right(device)}, format="json")
+    response = APIClient().post(
+        LOGIN, {"username": "usuario", "password": "x", "otp": totp_code(device, unspent=True)}, format="json"
+    )
     error_of(response, 429, "otp_locked")
     assert 1 <= int(response["Retry-After"]) <= 900
     assert events("login_falhou")[-1].details["motivo"] == "otp_locked"
 
     for path in (DISABLE, BACKUP):
-        response = client.post(path, {"codigo": right(device)}, format="json")
+        response = client.post(path, {"codigo": totp_code(device, unspent=True)}, format="json")
         error_of(response, 429, "otp_locked")
         assert 1 <= int(response["Retry-After"]) <= 900
 
     for path in (VERIFY_PAGE, DISABLE_PAGE):
-        page = session.post(path, {"codigo": right(device)})
+        page = session.post(path, {"codigo": totp_code(device, unspent=True)})
         assert page.status_code == 429
         assert 1 <= int(page["Retry-After"]) <= 900
         assert "Too many wrong two-factor codes" in page.content.decode()
@@ -273,13 +255,13 @@ def test_every_entry_point_refuses_a_right_code_past_the_cap(convites_settings, 
 
 def test_confirming_a_device_is_refused_past_the_cap(convites_settings, user):
     convites_settings(TOTP_FAILURE_LIMIT=2)
-    client = api(user)
+    client = api_as(user)
     client.post("/api/2fa/totp/")
     pending = TOTPDevice.objects.get(user=user, confirmed=False)
     for _ in range(2):
         client.post(CONFIRM, {"codigo": wrong(pending)}, format="json")
-    error_of(client.post(CONFIRM, {"codigo": right(pending)}, format="json"), 429, "otp_locked")
-    page = browser(user).post(ENABLE_PAGE, {"codigo": right(pending)})
+    error_of(client.post(CONFIRM, {"codigo": totp_code(pending, unspent=True)}, format="json"), 429, "otp_locked")
+    page = browser_as(user).post(ENABLE_PAGE, {"codigo": totp_code(pending, unspent=True)})
     assert page.status_code == 429
     assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -292,7 +274,7 @@ def test_a_login_without_the_password_never_reaches_the_counter(convites_setting
     error_of(response, 401, "invalid_credentials")
     assert failures(user) == 0 and not TwoFactorLimit.objects.exists()
     # And a stranger's wrong passwords cannot lock the user out.
-    assert sessions.login(username="usuario", password="x", otp=right(device)).access
+    assert sessions.login(username="usuario", password="x", otp=totp_code(device, unspent=True)).access
 
 
 # -- unlocking --------------------------------------------------------------------------------------------
@@ -309,7 +291,7 @@ def test_an_admin_unlocks_a_user_from_the_admin(convites_settings, users, user, 
     convites_settings(TOTP_FAILURE_LIMIT=2)
     lock_out(user, device, 2)
     admin_user = staff(users["admin"], "view_twofactorlimit")
-    session = browser(admin_user)
+    session = browser_as(admin_user)
     listing = session.get(ADMIN_LIST)
     assert listing.status_code == 200 and "usuario" in listing.content.decode()
     assert session.get(f"{ADMIN_LIST}add/").status_code == 403
@@ -321,7 +303,7 @@ def test_an_admin_unlocks_a_user_from_the_admin(convites_settings, users, user, 
     assert unlocked.actor == admin_user
     assert (unlocked.target_type, unlocked.target_id) == ("usuario", str(user.pk))
     assert unlocked.details == {"bloqueio": True, "tentativas": 0}
-    assert two_factor.verify_user(user, right(device))
+    assert two_factor.verify_user(user, totp_code(device, unspent=True))
 
 
 def test_unlocking_clears_a_run_short_of_the_cap_too(users, user, device):
@@ -341,12 +323,12 @@ def test_only_root_and_admin_may_unlock(convites_settings, users, user, device):
         with pytest.raises(NotAllowed):
             two_factor.unlock(user, actor=users[role])
     # Nobody lifts their own lockout, root included: it ends by time or by someone else.
-    lock_out(users["root"], TOTPDevice.objects.create(user=users["root"], confirmed=True), 1)
+    lock_out(users["root"], confirmed_totp(users["root"]).device, 1)
     with pytest.raises(NotAllowed):
         two_factor.unlock(users["root"], actor=users["root"])
     assert locked_until(users["root"]) > timezone.now()
     # A gestor with admin access sees the rows but gets no unlock action.
-    session = browser(staff(users["gestor"], "view_twofactorlimit"))
+    session = browser_as(staff(users["gestor"], "view_twofactorlimit"))
     assert "unlock_selected" not in session.get(ADMIN_LIST).content.decode()
     session.post(ADMIN_LIST, {"action": "unlock_selected", "_selected_action": [user.pk]})
     assert locked_until(user) > timezone.now()
@@ -355,7 +337,7 @@ def test_only_root_and_admin_may_unlock(convites_settings, users, user, device):
 
 def test_the_admin_shows_no_secret(users, user, device):
     lock_out(user, device, 1)
-    session = browser(staff(users["admin"], "view_twofactorlimit"))
+    session = browser_as(staff(users["admin"], "view_twofactorlimit"))
     page = session.get(f"{ADMIN_LIST}{user.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -422,10 +404,6 @@ def _refusal(ok: bool) -> None:
         raise OtpInvalid(status=400)
 
 
-def _api_error(response) -> ConvitesError:
-    return ConvitesError(code=response.json().get("code", f"status {response.status_code}"))
-
-
 @pytest.mark.parallel_db
 def test_thirty_parallel_wrong_codes_count_thirty(convites_settings, user, device):
     from tests.parallel import race
@@ -451,16 +429,16 @@ def test_thirty_parallel_wrong_codes_through_every_entry_point_count_thirty(conv
             response = APIClient().post(LOGIN, {"username": "usuario", "password": "x", "otp": code}, format="json")
             expected = 401
         elif kind == 1:
-            response = api(user).post(DISABLE, {"codigo": code}, format="json")
+            response = api_as(user).post(DISABLE, {"codigo": code}, format="json")
             expected = 400
         else:
-            page = browser(user).post(VERIFY_PAGE, {"codigo": code})
+            page = browser_as(user).post(VERIFY_PAGE, {"codigo": code})
             if page.status_code != 400:
                 raise ConvitesError(code=f"status {page.status_code}")
             raise OtpInvalid(status=400)
         if response.status_code != expected:
             raise ConvitesError(code=f"status {response.status_code}")
-        raise _api_error(response)
+        raise api_error(response)
 
     outcomes = race(work, threads=30)
     assert outcomes == Counter({"otp_invalid": 30})
@@ -479,12 +457,14 @@ def test_parallel_wrong_codes_past_the_cap_start_one_lockout(convites_settings, 
     assert len(events("2fa_bloqueado")) == 1
     assert locked_until(user) > timezone.now()
     with pytest.raises(OtpLocked):
-        two_factor.verify_user(user, right(device))
+        two_factor.verify_user(user, totp_code(device, unspent=True))
 
 
 def test_the_lockout_speaks_portuguese(convites_settings, user, device):
     convites_settings(TOTP_FAILURE_LIMIT=1)
     lock_out(user, device, 1)
-    response = api(user).post(DISABLE, {"codigo": right(device)}, format="json", HTTP_ACCEPT_LANGUAGE="pt-br")
+    response = api_as(user).post(
+        DISABLE, {"codigo": totp_code(device, unspent=True)}, format="json", HTTP_ACCEPT_LANGUAGE="pt-br"
+    )
     body = error_of(response, 429, "otp_locked")
     assert body["detail"].startswith("Códigos de dois fatores errados demais seguidos")

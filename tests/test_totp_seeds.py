@@ -17,7 +17,7 @@ from django_convites.conf import VALIDATORS
 from django_convites.models import TotpSecret
 from django_convites.models.two_factor import SEALED_LAST_T
 from django_convites.services import sessions, totp_seeds, two_factor
-from tests.test_two_factor import code_for
+from tests.factories import confirmed_totp, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,6 @@ def encrypted(convites_settings):
 
 def seed_hex(secret: str) -> str:
     return base64.b32decode(secret + "=" * (-len(secret) % 8)).hex()
-
-
-def enrol_and_confirm(user, at: float) -> str:
-    enrolment = two_factor.start_totp(user)
-    two_factor.confirm_totp(user, code_for(enrolment.secret, at))
-    return enrolment.secret
 
 
 def test_with_keys_the_database_never_holds_the_seed(encrypted, users):
@@ -53,8 +47,8 @@ def test_with_keys_the_database_never_holds_the_seed(encrypted, users):
 
 def test_an_encrypted_device_works_once_per_code(encrypted, users):
     now = time.time()
-    secret = enrol_and_confirm(users["usuario"], now - 30)
-    code = code_for(secret, now)
+    secret = confirmed_totp(users["usuario"], enrol=True, at=now - 30).secret
+    code = totp_code(secret, now)
     assert sessions.login(username="usuario", password="x", otp=code).family.two_factor
     assert not two_factor.verify_user(users["usuario"], code)  # spent: the step is kept in TotpSecret
     assert TOTPDevice.objects.get().last_t == SEALED_LAST_T
@@ -64,7 +58,7 @@ def test_django_otps_own_verification_accepts_no_code_of_a_sealed_device(encrypt
     enrolment = two_factor.start_totp(users["usuario"])
     device = TOTPDevice.objects.get()
     decoy_code = TOTP(device.bin_key).token()
-    real_code = code_for(enrolment.secret)
+    real_code = totp_code(enrolment.secret)
     assert not device.verify_token(decoy_code)
     assert not TOTPDevice.objects.get().verify_token(real_code)
 
@@ -72,21 +66,22 @@ def test_django_otps_own_verification_accepts_no_code_of_a_sealed_device(encrypt
 def test_a_new_first_key_still_reads_old_seeds_and_the_command_rotates_them(convites_settings, users):
     convites_settings(TOTP_ENCRYPTION_KEYS=[OLD])
     now = time.time()
-    secret = enrol_and_confirm(users["usuario"], now - 30)
+    secret = confirmed_totp(users["usuario"], enrol=True, at=now - 30).secret
     convites_settings(TOTP_ENCRYPTION_KEYS=[NEW, OLD])
-    assert two_factor.verify_user(users["usuario"], code_for(secret, now))
+    assert two_factor.verify_user(users["usuario"], totp_code(secret, now))
     out = StringIO()
     call_command("convites_reencrypt_totp", stdout=out)
     assert "1 TOTP seeds re-encrypted under the first key, 0 encrypted for the first time." in out.getvalue()
     ciphertext = TotpSecret.objects.get().ciphertext.encode()
     assert Fernet(NEW).decrypt(ciphertext).decode() == seed_hex(secret)
     convites_settings(TOTP_ENCRYPTION_KEYS=[NEW])  # the old key can go now
-    assert two_factor.verify_user(users["usuario"], code_for(secret, now + 30))
+    assert two_factor.verify_user(users["usuario"], totp_code(secret, now + 30))
 
 
 def test_the_command_seals_plaintext_devices_and_keeps_their_last_step(convites_settings, users):
     now = time.time()
-    secret = enrol_and_confirm(users["usuario"], now - 30)  # no keys yet: plaintext, as django-otp stores it
+    # No keys yet: plaintext, as django-otp stores it.
+    secret = confirmed_totp(users["usuario"], enrol=True, at=now - 30).secret
     device = TOTPDevice.objects.get()
     assert device.key == seed_hex(secret)
     convites_settings(TOTP_ENCRYPTION_KEYS=[NEW])
@@ -95,20 +90,20 @@ def test_the_command_seals_plaintext_devices_and_keeps_their_last_step(convites_
     assert "0 TOTP seeds re-encrypted under the first key, 1 encrypted for the first time." in out.getvalue()
     device.refresh_from_db()
     assert device.key != seed_hex(secret)
-    assert not two_factor.verify_user(users["usuario"], code_for(secret, now - 30))  # its step stays spent
-    assert two_factor.verify_user(users["usuario"], code_for(secret, now))
+    assert not two_factor.verify_user(users["usuario"], totp_code(secret, now - 30))  # its step stays spent
+    assert two_factor.verify_user(users["usuario"], totp_code(secret, now))
 
 
 def test_decrypt_puts_the_seeds_back_for_django_otp(convites_settings, users):
     convites_settings(TOTP_ENCRYPTION_KEYS=[OLD])
     now = time.time()
-    secret = enrol_and_confirm(users["usuario"], now - 30)
+    secret = confirmed_totp(users["usuario"], enrol=True, at=now - 30).secret
     call_command("convites_reencrypt_totp", "--decrypt", stdout=StringIO())
     assert not TotpSecret.objects.exists()
     device = TOTPDevice.objects.get()
     assert device.key == seed_hex(secret) and device.last_t == int((now - 30) // 30)
     convites_settings(TOTP_ENCRYPTION_KEYS=[])
-    assert two_factor.verify_user(users["usuario"], code_for(secret, now))
+    assert two_factor.verify_user(users["usuario"], totp_code(secret, now))
 
 
 def test_the_command_needs_keys():
@@ -128,7 +123,7 @@ def test_the_api_enrols_an_encrypted_device(encrypted, api_client, users):
     api_client.force_authenticate(users["gestor"])
     data = api_client.post("/api/2fa/totp/").json()
     assert TotpSecret.objects.count() == 1
-    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(data["segredo"])}, format="json").json()[
+    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": totp_code(data["segredo"])}, format="json").json()[
         "ativo"
     ]
     assert totp_seeds.seed(TOTPDevice.objects.get()).hex() == seed_hex(data["segredo"])
@@ -142,7 +137,7 @@ def test_parallel_submissions_of_one_code_of_a_sealed_device_let_one_through(enc
 
     enrolment = two_factor.start_totp(users["usuario"])
     TOTPDevice.objects.update(confirmed=True)
-    code = code_for(enrolment.secret)
+    code = totp_code(enrolment.secret)
 
     def work(index: int) -> None:
         fresh = TOTPDevice.objects.select_related("convites_secret").get()

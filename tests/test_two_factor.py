@@ -8,12 +8,11 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites.exceptions import OtpRequired
-from django_convites.models import AuditEvent
 from django_convites.services import sessions, two_factor
+from tests.factories import api_as, browser_as, confirmed_totp, events, totp_code
 from tests.invites import error_of
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +23,6 @@ CONFIRM = "/api/2fa/totp/confirmar/"
 DISABLE = "/api/2fa/desativar/"
 
 
-def code_for(secret_base32: str, at: float | None = None, step: int = 30) -> str:
-    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
-    return f"{totp(key, step=step, t0=0, digits=6, drift=0) if at is None else _at(key, at, step):06d}"
-
-
 def _at(key: bytes, at: float, step: int) -> int:
     from django_otp.oath import TOTP
 
@@ -37,14 +31,9 @@ def _at(key: bytes, at: float, step: int) -> int:
     return generator.token()
 
 
-def events(name):
-    return list(AuditEvent.objects.filter(event=name).order_by("id"))
-
-
 @pytest.fixture
 def client(api_client, users):
-    api_client.force_authenticate(users["usuario"])
-    return api_client
+    return api_as(users["usuario"], client=api_client)
 
 
 def test_enrolment_shows_the_secret_and_a_qr_code_once(client, users):
@@ -67,7 +56,7 @@ def test_enrolment_shows_the_secret_and_a_qr_code_once(client, users):
 
 def test_a_current_code_confirms_the_device(client, users):
     secret = client.post(ENROL).json()["segredo"]
-    response = client.post(CONFIRM, {"codigo": code_for(secret)}, format="json")
+    response = client.post(CONFIRM, {"codigo": totp_code(secret)}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["ativo"] is True
     assert TOTPDevice.objects.get().confirmed
@@ -86,14 +75,14 @@ def test_wrong_or_malformed_codes_are_400(client, code):
 
 def test_a_wrong_code_is_audited(client):
     secret = client.post(ENROL).json()["segredo"]
-    wrong = "000000" if code_for(secret) != "000000" else "111111"
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
     error_of(client.post(CONFIRM, {"codigo": wrong}, format="json"), 400, "otp_invalid")
     assert events("2fa_falhou")[0].details == {"acao": "confirmar"}
 
 
 def test_a_code_is_accepted_once(client, users):
     secret = client.post(ENROL).json()["segredo"]
-    code = code_for(secret)
+    code = totp_code(secret)
     assert client.post(CONFIRM, {"codigo": code}, format="json").status_code == 200
     # The same code cannot turn 2FA off, nor log in twice.
     error_of(client.post(DISABLE, {"codigo": code}, format="json"), 400, "otp_invalid")
@@ -103,10 +92,10 @@ def test_a_code_is_accepted_once(client, users):
 def test_disabling_needs_a_current_code(client, users):
     secret = client.post(ENROL).json()["segredo"]
     now = time.time()
-    client.post(CONFIRM, {"codigo": code_for(secret, now - 30)}, format="json")
+    client.post(CONFIRM, {"codigo": totp_code(secret, now - 30)}, format="json")
     error_of(client.post(DISABLE, {"codigo": "abc"}, format="json"), 400, "otp_invalid")
     error_of(client.post(DISABLE, {}, format="json"), 400, "invalid")
-    assert client.post(DISABLE, {"codigo": code_for(secret, now)}, format="json").json()["ativo"] is False
+    assert client.post(DISABLE, {"codigo": totp_code(secret, now)}, format="json").json()["ativo"] is False
     assert not TOTPDevice.objects.exists()
     assert len(events("2fa_desativado")) == 1
 
@@ -114,10 +103,10 @@ def test_disabling_needs_a_current_code(client, users):
 def test_login_asks_for_the_code_once_two_factor_is_on(client, users, api_client):
     secret = client.post(ENROL).json()["segredo"]
     now = time.time()
-    client.post(CONFIRM, {"codigo": code_for(secret, now - 30)}, format="json")
+    client.post(CONFIRM, {"codigo": totp_code(secret, now - 30)}, format="json")
     with pytest.raises(OtpRequired):
         sessions.login(username="usuario", password="x")
-    assert sessions.login(username="usuario", password="x", otp=code_for(secret, now)).access
+    assert sessions.login(username="usuario", password="x", otp=totp_code(secret, now)).access
 
 
 def test_confirmation_is_throttled_per_user(client, convites_settings):
@@ -163,8 +152,8 @@ def test_parallel_submissions_of_one_code_let_one_through(users):
 
     from tests.parallel import THREADS, race
 
-    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
-    code = f"{totp(device.bin_key):06d}"
+    device = confirmed_totp(users["usuario"]).device
+    code = totp_code(device)
 
     def work(index: int) -> None:
         fresh = TOTPDevice.objects.get(pk=device.pk)
@@ -188,11 +177,7 @@ def secret_on(page) -> str:
 
 @pytest.fixture
 def browser(users):
-    from django.test import Client
-
-    session = Client()
-    session.force_login(users["usuario"])
-    return session
+    return browser_as(users["usuario"])
 
 
 def test_the_pages_need_a_login(users):
@@ -211,10 +196,10 @@ def test_the_enable_page_shows_a_qr_code_and_confirms_with_a_code(browser, users
     assert "<svg" in html and page["Cache-Control"] == "no-store"
     secret = secret_on(page)
     assert TOTPDevice.objects.get(confirmed=False).bin_key == base64.b32decode(secret + "=" * (-len(secret) % 8))
-    wrong = "000000" if code_for(secret) != "000000" else "111111"
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
     refused = browser.post(ENABLE_PAGE, {"codigo": wrong})
     assert refused.status_code == 400 and secret_on(refused) == secret
-    done = browser.post(ENABLE_PAGE, {"codigo": code_for(secret)})
+    done = browser.post(ENABLE_PAGE, {"codigo": totp_code(secret)})
     assert done.status_code == 200 and "convites-2fa-enabled" in done.content.decode()
     assert TOTPDevice.objects.get().confirmed
     again = browser.get(ENABLE_PAGE)
@@ -231,24 +216,22 @@ def test_the_enable_page_needs_csrf(users):
 
 
 def test_the_disable_page_needs_a_current_code(browser, users):
-    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
-    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    secret = confirmed_totp(users["usuario"]).secret
     assert browser.post(DISABLE_PAGE, {"codigo": ""}).status_code == 400
     assert browser.post(DISABLE_PAGE, {"codigo": "12345x"}).status_code == 400
-    done = browser.post(DISABLE_PAGE, {"codigo": code_for(secret)})
+    done = browser.post(DISABLE_PAGE, {"codigo": totp_code(secret)})
     assert "convites-2fa-disabled" in done.content.decode()
     assert not TOTPDevice.objects.exists()
 
 
 def test_the_verify_page_is_the_second_step_of_a_session_login(browser, users):
-    device = TOTPDevice.objects.create(user=users["usuario"], confirmed=True)
-    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    device, secret = confirmed_totp(users["usuario"])
     assert browser.get(VERIFY_PAGE).status_code == 200
-    assert browser.post(VERIFY_PAGE, {"codigo": "000000" if code_for(secret) != "000000" else "1"}).status_code == 400
-    response = browser.post(VERIFY_PAGE, {"codigo": code_for(secret), "next": "/tokens/convites/validar/"})
+    assert browser.post(VERIFY_PAGE, {"codigo": "000000" if totp_code(secret) != "000000" else "1"}).status_code == 400
+    response = browser.post(VERIFY_PAGE, {"codigo": totp_code(secret), "next": "/tokens/convites/validar/"})
     assert response.status_code == 302 and response["Location"] == "/tokens/convites/validar/"
     from django_otp import DEVICE_ID_SESSION_KEY
 
     assert browser.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
-    evil = browser.post(VERIFY_PAGE, {"codigo": code_for(secret, time.time() + 30), "next": "https://evil.example/"})
+    evil = browser.post(VERIFY_PAGE, {"codigo": totp_code(secret, time.time() + 30), "next": "https://evil.example/"})
     assert evil.status_code == 302 and not evil["Location"].startswith("https://evil")

@@ -11,8 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites import checks
 from django_convites.services import api_tokens, sessions, two_factor
+from tests.factories import bearer_header, confirmed_totp, totp_code
 from tests.invites import error_of
-from tests.test_two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,28 +23,18 @@ VERIFY_PAGE = "/tokens/verificar-2fa/"
 ENABLE_PAGE = "/tokens/ativar-2fa/"
 
 
-def enrol(user) -> str:
-    device = TOTPDevice.objects.create(user=user, confirmed=True)
-    two_factor.forget_device(user)
-    return base64.b32encode(device.bin_key).decode().rstrip("=")
-
-
-def bearer(access: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {access}"}
-
-
 # -- sessions -----------------------------------------------------------------------------------------------
 
 
 def test_a_session_with_a_device_but_no_code_is_refused_by_the_api(users):
-    secret = enrol(users["gestor"])
+    secret = confirmed_totp(users["gestor"]).secret
     browser = Client()
     browser.force_login(users["gestor"])  # a password login, no second step yet
     for path in (APP_VIEW, HOST_VIEW, "/api/api-tokens/", "/api/auditoria/"):
         error_of(browser.get(path), 403, "two_factor_required")
     # The two-factor endpoints stay open, so the user can see and manage the second factor.
     assert browser.get("/api/2fa/").status_code == 200
-    browser.post(VERIFY_PAGE, {"codigo": code_for(secret)})
+    browser.post(VERIFY_PAGE, {"codigo": totp_code(secret)})
     assert browser.get(APP_VIEW).status_code == 200
     assert browser.get(HOST_VIEW).json() == {"ok": True}
 
@@ -61,7 +51,7 @@ def test_a_session_without_a_device_passes_unless_its_role_is_required(users, co
 
 
 def test_the_middleware_sends_an_unverified_session_to_the_verify_page(users):
-    secret = enrol(users["usuario"])
+    secret = confirmed_totp(users["usuario"]).secret
     browser = Client()
     browser.force_login(users["usuario"])
     response = browser.get(PAGE + "?x=1")
@@ -72,7 +62,7 @@ def test_the_middleware_sends_an_unverified_session_to_the_verify_page(users):
     assert browser.get("/site/help/").status_code == 200
     assert browser.get("/site/sair/").status_code == 200
     assert browser.get(APP_VIEW).status_code == 403
-    done = browser.post(VERIFY_PAGE, {"codigo": code_for(secret), "next": PAGE})
+    done = browser.post(VERIFY_PAGE, {"codigo": totp_code(secret), "next": PAGE})
     assert done["Location"] == PAGE
     assert browser.get(PAGE).content == b"pagina"
 
@@ -87,7 +77,7 @@ def test_the_middleware_sends_a_required_role_without_a_device_to_enrol(users, c
     assert started.status_code == 302 and started["Location"] == response["Location"]
     page = browser.get(started["Location"])
     secret = page.content.decode().split('class="convites-secret">')[1].split("<")[0]
-    confirmed = browser.post(response["Location"], {"codigo": code_for(secret)})
+    confirmed = browser.post(response["Location"], {"codigo": totp_code(secret)})
     assert confirmed.status_code == 302 and confirmed["Location"] == PAGE
     assert browser.get(PAGE).status_code == 200  # enrolling verified this session
     other = Client()
@@ -107,29 +97,29 @@ def test_a_jwt_says_whether_the_login_proved_a_second_factor(users, api_client, 
     plain = sessions.login(username="admin", password="x")
     claims = jwt.decode(plain.access, options={"verify_signature": False})
     assert claims["amr"] == ["pwd"]
-    assert api_client.get(HOST_VIEW, **bearer(plain.access)).status_code == 200
+    assert api_client.get(HOST_VIEW, **bearer_header(plain.access)).status_code == 200
     convites_settings(TWO_FACTOR_REQUIRED_ROLES=["admin"])
-    error_of(api_client.get(HOST_VIEW, **bearer(plain.access)), 403, "two_factor_required")
-    secret = enrol(users["admin"])
-    proved = sessions.login(username="admin", password="x", otp=code_for(secret))
+    error_of(api_client.get(HOST_VIEW, **bearer_header(plain.access)), 403, "two_factor_required")
+    secret = confirmed_totp(users["admin"]).secret
+    proved = sessions.login(username="admin", password="x", otp=totp_code(secret))
     assert jwt.decode(proved.access, options={"verify_signature": False})["amr"] == ["pwd", "otp"]
-    assert api_client.get(HOST_VIEW, **bearer(proved.access)).status_code == 200
+    assert api_client.get(HOST_VIEW, **bearer_header(proved.access)).status_code == 200
     # Refreshing keeps what the login proved.
     renewed = sessions.refresh(proved.refresh)
     assert jwt.decode(renewed.access, options={"verify_signature": False})["amr"] == ["pwd", "otp"]
-    assert api_client.get(HOST_VIEW, **bearer(renewed.access)).status_code == 200
+    assert api_client.get(HOST_VIEW, **bearer_header(renewed.access)).status_code == 200
 
 
 def test_a_jwt_without_a_required_second_factor_costs_no_extra_query(users, api_client, assert_queries):
     access = sessions.login(username="gestor", password="x").access
     with assert_queries(1):  # the user and the live session, in one statement
-        assert api_client.get(HOST_VIEW, **bearer(access)).status_code == 200
+        assert api_client.get(HOST_VIEW, **bearer_header(access)).status_code == 200
 
 
 def test_an_api_token_passes(users, api_client, convites_settings):
     convites_settings(TWO_FACTOR_REQUIRED_ROLES=["admin"])
     issued = api_tokens.create_api_token(user=users["admin"], name="ci", scope="write")
-    assert api_client.get(HOST_VIEW, **bearer(issued.secret)).status_code == 200
+    assert api_client.get(HOST_VIEW, **bearer_header(issued.secret)).status_code == 200
 
 
 # -- checks -------------------------------------------------------------------------------------------------
@@ -162,8 +152,8 @@ def test_turning_two_factor_on_ends_the_other_jwt_sessions_opened_without_it(use
     confirming = sessions.login(username="gestor", password="x")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {confirming.access}")
     secret = api_client.post("/api/2fa/totp/").json()["segredo"]
-    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": code_for(secret)}, format="json").status_code == 200
-    error_of(Client().get(APP_VIEW, **bearer(before.access)), 401, "token_revoked")
+    assert api_client.post("/api/2fa/totp/confirmar/", {"codigo": totp_code(secret)}, format="json").status_code == 200
+    error_of(Client().get(APP_VIEW, **bearer_header(before.access)), 401, "token_revoked")
     assert SessionFamily.objects.get(pk=before.family.pk).revoked_reason == "2fa_ativado"
     with pytest.raises(Exception) as refused:
         sessions.refresh(before.refresh)
@@ -175,18 +165,18 @@ def test_turning_two_factor_on_ends_the_other_jwt_sessions_opened_without_it(use
 def test_a_leftover_unconfirmed_device_cannot_become_a_second_device(users):
     from django_convites.exceptions import TwoFactorActive
 
-    enrol(users["usuario"])
+    confirmed_totp(users["usuario"])
     spare = TOTPDevice.objects.create(user=users["usuario"], confirmed=False)
     secret = base64.b32encode(spare.bin_key).decode().rstrip("=")
     with pytest.raises(TwoFactorActive):
-        two_factor.confirm_totp(users["usuario"], code_for(secret))
+        two_factor.confirm_totp(users["usuario"], totp_code(secret))
     assert TOTPDevice.objects.filter(user=users["usuario"], confirmed=True).count() == 1
     assert two_factor.pending_enrolment(users["usuario"]) is None  # its secret is not shown again
 
 
 def test_the_html_code_pages_share_the_per_user_throttle(users, convites_settings):
     convites_settings(TWO_FACTOR_RATE="2/minute")
-    enrol(users["usuario"])
+    confirmed_totp(users["usuario"])
     browser = Client()
     browser.force_login(users["usuario"])
     assert [browser.post(VERIFY_PAGE, {"codigo": "000000"}).status_code for _ in range(2)] in ([400, 400], [302, 400])
@@ -195,7 +185,7 @@ def test_the_html_code_pages_share_the_per_user_throttle(users, convites_setting
 
 
 def test_the_sites_own_drf_views_refuse_an_unverified_session_in_json(users):
-    enrol(users["usuario"])
+    confirmed_totp(users["usuario"])
     browser = Client()
     browser.force_login(users["usuario"])
     error_of(browser.get("/api/t/whoami/"), 403, "two_factor_required")  # no RequireTwoFactor on this view

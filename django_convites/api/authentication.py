@@ -29,7 +29,7 @@ class BearerAuthentication(BaseAuthentication):
     :class:`~django_convites.api.permissions.HasScope` so its scope is enforced. A JWT access token costs
     no query when its signature or claims are wrong and one when they are right (the user, and whether
     the session is still live); ``request.auth`` is then an
-    :class:`~django_convites.access_tokens.AccessClaims`.
+    :class:`~django_convites.jwt_codec.AccessClaims`.
     """
 
     keyword = "Bearer"
@@ -56,7 +56,9 @@ class BearerAuthentication(BaseAuthentication):
     def authenticate_access_token(self, request: Request, credential: str) -> tuple[Any, Any] | None:
         """A JWT access token: no query for a bad one, one (user and live family) for a good one."""
         user, claims = sessions.authenticate_access_token(credential)
-        policy.set_credential(user, Credential(CredentialKind.JWT, second_factor=claims.two_factor))
+        policy.set_credential(
+            user, Credential(CredentialKind.JWT, second_factor=claims.two_factor, id=claims.family_id)
+        )
         return user, claims
 
     def authenticate_header(self, request: Request) -> str:

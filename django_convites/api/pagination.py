@@ -11,31 +11,37 @@ value of the ordering field, for the database that will run the query, and any b
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
 
 def valid_position(model: type[Model], ordering: str, position: str, using: str) -> bool:
     """Whether ``position`` (a cursor's text) is a value the field named by ``ordering`` can filter on."""
     field = model._meta.get_field(ordering.lstrip("-"))
+    if not isinstance(field, Field):
+        # The reverse side of a relation: not a column a cursor can order by.
+        return False
     try:
-        value = field.to_python(position)  # type: ignore[union-attr]
+        value = field.to_python(position)
         if value is None:
             return False
-        field.run_validators(value)  # type: ignore[union-attr]
+        field.run_validators(value)
         if isinstance(value, datetime.datetime) and settings.USE_TZ:
             if timezone.is_naive(value):
                 return False
             value.astimezone(datetime.timezone.utc)
-        field.get_db_prep_value(value, connection=connections[using], prepared=False)  # type: ignore[union-attr]
+        field.get_db_prep_value(value, connection=connections[using], prepared=False)
     except (ValidationError, ValueError, TypeError, OverflowError):
         return False
     return True
@@ -48,7 +54,10 @@ class ValidatedCursorPagination(CursorPagination):
     page_size_query_param = "limite"
     max_page_size = 200
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any] | None:
+    # The stub's BasePagination also takes a sequence; a CursorPagination orders what it pages, a queryset.
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
         self._queryset = queryset
         return super().paginate_queryset(queryset, request, view)
 
@@ -58,7 +67,9 @@ class ValidatedCursorPagination(CursorPagination):
             return cursor
         ordering = self.ordering if isinstance(self.ordering, str) else self.ordering[0]
         queryset = self._queryset
-        if not valid_position(queryset.model, ordering, cursor.position, queryset.db):
+        # The stub says int; DRF decodes the position from the query string, a str.
+        position: str = cursor.position  # type: ignore[assignment]
+        if not valid_position(queryset.model, ordering, position, queryset.db):
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

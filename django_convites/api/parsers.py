@@ -66,7 +66,7 @@ def json_depth(value: Any) -> int:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser with the limits the contract needs.
+    """DRF's JSON parser with the limits docs/errors.rst names.
 
     The body is read up to ``MAX_BODY_SIZE`` (larger: 413 ``request_too_large``); invalid UTF-8,
     ``NaN``/``Infinity``, numbers out of range, nesting deeper than ``MAX_JSON_DEPTH`` and a string (key

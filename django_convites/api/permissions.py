@@ -19,11 +19,12 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from django_convites.access_tokens import AccessClaims
+from django_convites import policy
 from django_convites.api.exceptions import as_drf_error
 from django_convites.exceptions import ConvitesError, TwoFactorRequired
 from django_convites.models import Scope
 from django_convites.net import request_meta
+from django_convites.policy import CredentialKind
 from django_convites.services import api_tokens, two_factor
 from django_convites.services.api_tokens import AuthenticatedToken
 
@@ -48,10 +49,11 @@ class HasScope(BasePermission):
     minimum: Scope | None = None
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        if not isinstance(token, AuthenticatedToken):
+        credential = policy.credential_of(request.user)
+        if credential.kind is not CredentialKind.API_TOKEN or credential.scope is None:
             return True
         needed = required_scope(request, view, self.minimum)
+        token = AuthenticatedToken(id=credential.id, scope=credential.scope)
         try:  # the service audits a refusal
             api_tokens.require_scope(token, needed, actor=request.user, meta=lambda: request_meta(request))
         except ConvitesError as error:
@@ -89,14 +91,12 @@ class RequireTwoFactor(BasePermission):
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if getattr(view, "two_factor_exempt", False) or isinstance(request.auth, AuthenticatedToken):
+        credential = policy.credential_of(request.user)
+        if getattr(view, "two_factor_exempt", False) or credential.kind is CredentialKind.API_TOKEN:
             return True
-        user = request.user
-        if isinstance(request.auth, AccessClaims):
-            needed = two_factor.requirement(user, verified=request.auth.two_factor, may_have_device=False)
-        else:
-            is_verified = getattr(user, "is_verified", None)
-            needed = two_factor.requirement(user, verified=bool(is_verified and is_verified()))
+        # A JWT's login query already read whether its session proved the factor: no question of devices.
+        jwt = credential.kind is CredentialKind.JWT
+        needed = two_factor.requirement(request.user, verified=credential.second_factor, may_have_device=not jwt)
         if needed is None:
             return True
         raise as_drf_error(TwoFactorRequired())

@@ -8,7 +8,7 @@ does nothing otherwise; :class:`BearerScheme` tells drf-spectacular how
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -18,42 +18,44 @@ try:
         extend_schema_field,
     )
 except ImportError:  # pragma: no cover - exercised by installs without the extra
-    OpenApiAuthenticationExtension = None
-    OpenApiParameter = None
-    extend_schema = extend_schema_field = None
+    SPECTACULAR = False
+else:
+    SPECTACULAR = True
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: A host model's id: an integer or a string (a UUID, a slug).
 REFERENCE = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
 
 
-def document(**kwargs: Any) -> Callable[[Any], Any]:
+def document(**kwargs: Any) -> Callable[[_F], _F]:
     """``extend_schema(**kwargs)`` when drf-spectacular is installed; otherwise leave the view as it is."""
 
-    def decorate(view: Any) -> Any:
-        return extend_schema(**kwargs)(view) if extend_schema is not None else view
+    def decorate(view: _F) -> _F:
+        return extend_schema(**kwargs)(view) if SPECTACULAR else view
 
     return decorate
 
 
-def field_schema(schema: dict[str, Any]) -> Callable[[Any], Any]:
+def field_schema(schema: dict[str, Any]) -> Callable[[_F], _F]:
     """``extend_schema_field(schema)`` for a serializer field class, when drf-spectacular is installed."""
 
-    def decorate(field: Any) -> Any:
-        return extend_schema_field(schema)(field) if extend_schema_field is not None else field
+    def decorate(field: _F) -> _F:
+        return extend_schema_field(schema)(field) if SPECTACULAR else field
 
     return decorate
 
 
-def query(name: str, description: str, *, required: bool = False, kind: Any = str) -> Any:
+def query(name: str, description: str, *, required: bool = False, kind: Any = str) -> OpenApiParameter | None:
     """A query-string parameter for :func:`document` (None without drf-spectacular)."""
-    if OpenApiParameter is None:
+    if not SPECTACULAR:
         return None
     return OpenApiParameter(name, kind, OpenApiParameter.QUERY, required=required, description=description)
 
 
-if OpenApiAuthenticationExtension is not None:
+if SPECTACULAR:
 
-    class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[misc,valid-type]
+    class BearerScheme(OpenApiAuthenticationExtension):
         target_class = "django_convites.api.authentication.BearerAuthentication"
         name = "bearer"
 

@@ -1,77 +1,78 @@
-"""DRF throttles keyed by the client IP of :mod:`django_convites.net`, with rates from ``conf.py``.
+"""DRF throttles that spend the app's rate limits (:mod:`django_convites.ratelimit`).
 
-DRF's own ``SimpleRateThrottle`` reads its rates from ``REST_FRAMEWORK`` once, at import, and finds the
-client through ``X-Forwarded-For`` by itself; these read ``DJANGO_CONVITES`` at request time and use the
-one client-IP resolver of the app, so a client cannot dodge a throttle by sending a header.
+Each class is a thin adapter: it hands one :class:`~django_convites.ratelimit.RateLimit` the key of a DRF
+request and gives DRF the wait the limit reports (``Retry-After``). The limits, their windows, their cache
+keys and their settings (read at request time from ``DJANGO_CONVITES``, never from ``REST_FRAMEWORK``) are
+in that module, shared with the HTML pages; the client IP is the app's one resolver, so a client cannot
+dodge a throttle by sending a header.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from django.http import HttpRequest
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
-from django_convites.conf import app_settings
-from django_convites.net import client_ip
+from django_convites import ratelimit
 from django_convites.services import sessions
 
 
-class ClientIPRateThrottle(SimpleRateThrottle):
-    """Counts requests per client IP in Django's default cache. Subclasses name the setting."""
+class RateLimitThrottle(BaseThrottle):
+    """A DRF throttle for one :class:`~django_convites.ratelimit.RateLimit` (``limit``). Subclasses name
+    the limit and, when a DRF request holds its key elsewhere than the Django request, override :meth:`key`."""
 
-    setting = ""
+    limit: ClassVar[ratelimit.RateLimit]
 
-    def get_rate(self) -> str | None:
-        return getattr(app_settings, self.setting)  # type: ignore[no-any-return]
+    def __init__(self) -> None:
+        self.retry_after: float | None = None
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
+    def key(self, request: Request) -> str | None:
+        """The key ``request`` spends: the limit's key function applied to the Django request under it (DRF
+        has set its ``user`` to the user it authenticated)."""
+        return self.limit.key(request._request)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.limit.rate() is None:
+            return True  # off: the request is not even read for a key
+        self.retry_after = self.limit.hit_key(self.key(request))
+        return self.retry_after is None
+
+    def wait(self) -> float | None:
+        return self.retry_after
 
 
-class InviteValidationThrottle(ClientIPRateThrottle):
+class InviteValidationThrottle(RateLimitThrottle):
     """``INVITE_VALIDATION_RATE`` validations of invite codes per client IP."""
 
-    scope = "convites_invite_validation"
-    setting = "INVITE_VALIDATION_RATE"
+    limit = ratelimit.INVITE_VALIDATION
 
 
-class LoginThrottle(ClientIPRateThrottle):
+class LoginThrottle(RateLimitThrottle):
     """``LOGIN_RATE`` login attempts per client IP."""
 
-    scope = "convites_login"
-    setting = "LOGIN_RATE"
+    limit = ratelimit.LOGIN
 
 
-class LoginUsernameThrottle(ClientIPRateThrottle):
+class LoginUsernameThrottle(RateLimitThrottle):
     """``LOGIN_USERNAME_RATE`` login attempts per username, from any address (a digest of it is the key).
 
     The key is :func:`~django_convites.services.sessions.username_key` of the username the login hands to
-    ``authenticate()``, so no spelling of a username (case, spaces, Unicode form) gets a budget of its
-    own. A username that is no string is not counted here: the login answers it 400 without trying it.
-    Works for DRF requests (``request.data``) and Django form posts (``request.POST``) alike.
+    ``authenticate()``, read from DRF's ``request.data`` (a JSON body or a form), so no spelling of a
+    username (case, spaces, Unicode form) gets a budget of its own; the site's login pages count the same
+    key from ``request.POST``. A username that is no string is not counted here: the login answers it 400
+    without trying it.
     """
 
-    scope = "convites_login_username"
-    setting = "LOGIN_USERNAME_RATE"
+    limit = ratelimit.LOGIN_USERNAME
 
-    def get_cache_key(self, request: Request | HttpRequest, view: Any) -> str | None:
-        data = request.data if isinstance(request, Request) else request.POST
-        ident = sessions.username_key(data.get("username") if isinstance(data, Mapping) else None)
-        if ident is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    def key(self, request: Request) -> str | None:
+        data = request.data
+        return sessions.username_key(data.get("username") if isinstance(data, Mapping) else None)
 
 
-class TwoFactorThrottle(ClientIPRateThrottle):
+class TwoFactorThrottle(RateLimitThrottle):
     """``TWO_FACTOR_RATE`` code checks per user (whatever the device, so no device is locked out)."""
 
-    scope = "convites_two_factor"
-    setting = "TWO_FACTOR_RATE"
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        if not request.user or not request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+    limit = ratelimit.TWO_FACTOR

@@ -27,7 +27,7 @@ class Scope(models.TextChoices):
 
 
 class ApiToken(models.Model):
-    """A long-lived credential for scripts and integrations (contract section 5).
+    """A long-lived credential for scripts and integrations (docs/api-tokens.rst).
 
     Only the SHA-256 digest of the token is stored, with its first characters to recognise it. Every
     change of state goes through :mod:`django_convites.services.api_tokens`; the request path reads it

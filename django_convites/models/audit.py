@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from django_convites._db.batches import delete_in_batches
+
 
 class AppendOnlyError(RuntimeError):
     """Audit events are never edited or deleted, except by the retention purge."""
@@ -23,16 +25,11 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
     def purge_before(self, cutoff: datetime, *, batch_size: int = 1000) -> int:
         """Delete events created before ``cutoff``, oldest first, ``batch_size`` rows per statement."""
-        deleted = 0
-        while True:
-            ids = list(self.filter(created_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:batch_size])
-            if not ids:
-                return deleted
-            deleted += models.QuerySet(self.model, using=self.db).filter(id__in=ids)._raw_delete(self.db)
+        return delete_in_batches(self.filter(created_at__lt=cutoff), batch_size, raw=True)
 
 
 class AuditEvent(models.Model):
-    """One thing that happened: generation, validation, use, revocation, login... (contract section 8).
+    """One thing that happened: generation, validation, use, revocation, login... (docs/audit.rst).
 
     Rows hold no secret, digest or password. They are written by :mod:`django_convites.audit` from the
     domain signals and never changed afterwards.

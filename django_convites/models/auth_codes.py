@@ -11,7 +11,7 @@ MAX_ATTEMPTS = 5
 
 
 class AuthCode(models.Model):
-    """A short numeric one-time code sent to a user for step-up or verification (contract section 7).
+    """A short numeric one-time code sent to a user for step-up or verification (docs/auth-codes.rst).
 
     Only an HMAC-SHA256 of the code is stored, keyed with a key derived from ``SECRET_KEY``: a six-digit
     code has too few values for a plain digest to hide it. Spending the code and counting a wrong try are

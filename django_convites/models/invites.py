@@ -38,7 +38,7 @@ class InviteQuerySet(models.QuerySet["Invite"]):
 
 
 class Invite(models.Model):
-    """A single-use invite code for a new user (contract section 4).
+    """A single-use invite code for a new user (docs/invites.rst).
 
     Only the SHA-256 digest of the code is stored. The organization and nuclei are the host's, kept as
     primary-key references (:mod:`django_convites.orgs`). Every change of state goes through

@@ -27,7 +27,7 @@ def normalise_backup_code(code: object) -> str | None:
     return canonical if _FORMAT.match(canonical) else None
 
 
-class BackupCodeDevice(Device):
+class BackupCodeDevice(Device):  # type: ignore[misc]  # django-otp ships no types: Device is Any
     """A user's set of one-time backup codes, a django-otp device of its own.
 
     django-otp's static device keeps short codes in plaintext; this one keeps the SHA-256 digest of each
@@ -37,7 +37,7 @@ class BackupCodeDevice(Device):
 
     audit_target_type = "2fa_backup"
 
-    class Meta(Device.Meta):
+    class Meta(Device.Meta):  # type: ignore[misc]  # as above
         verbose_name = _("backup code set")
         verbose_name_plural = _("backup code sets")
 

@@ -1,4 +1,4 @@
-"""API tokens: create, revoke, rotate, list, and authenticate a request with one (contract section 5).
+"""API tokens: create, revoke, rotate, list, and authenticate a request with one (docs/api-tokens.rst).
 
 :func:`authenticate` is the hot path of every request that carries ``Authorization: Bearer cvp_...``. It
 checks the grammar first (a malformed token costs no query), then runs one indexed query that brings the
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import policy, signals, tokens
-from django_convites._auth_query import UserRowLookup
+from django_convites._db.user_rows import UserRowLookup
 from django_convites.audit import Target, events_for
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
@@ -364,7 +364,7 @@ def authenticate(
     (token_id, scope, expires_at, revoked_at, last_used_at, networks), user = found
     now = now or timezone.now()
     target = Target(ApiToken.audit_target_type, str(token_id))
-    error = None
+    error: ConvitesError | None = None
     if revoked_at is not None:
         error = TokenRevoked()
     elif expires_at is not None and expires_at <= now:
@@ -381,7 +381,7 @@ def authenticate(
         raise error
     if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
         _record_use(token_id, user, target, now, client_ip(), meta())
-    policy.set_credential(user, Credential(CredentialKind.API_TOKEN, scope=Scope(scope)))
+    policy.set_credential(user, Credential(CredentialKind.API_TOKEN, scope=Scope(scope), id=token_id))
     return user, AuthenticatedToken(id=token_id, scope=Scope(scope))
 
 

@@ -1,4 +1,4 @@
-"""Authentication codes: short numeric one-time codes for step-up and verification (contract section 7).
+"""Authentication codes: short numeric one-time codes for step-up and verification (docs/auth-codes.rst).
 
 A code is ``AUTH_CODE_LENGTH`` digits from :func:`secrets.randbelow`, delivered by ``AUTH_CODE_SENDER``
 and stored only as an HMAC-SHA256 keyed with a key derived from ``SECRET_KEY``. A user has one live
@@ -8,7 +8,7 @@ Every change that must happen once is one conditional ``UPDATE`` whose row count
 user's send slot (cooldown and lockout), spending a code, counting a wrong try on the code (at most
 :data:`~django_convites.models.auth_codes.MAX_ATTEMPTS`) and on the user (the lockout after
 ``AUTH_CODE_FAILURE_LIMIT`` in a row). Failed tries are counted outside any transaction the caller holds
-(:func:`~django_convites.bookkeeping.run_despite_rollback`), so a rolled-back request keeps them.
+(:func:`~django_convites._db.deferred.run_despite_rollback`), so a rolled-back request keeps them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import router, transaction
 from django.db.models import F, Q
@@ -28,7 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import policy, signals, tokens
-from django_convites.bookkeeping import run_despite_rollback
+from django_convites._db.batches import delete_in_batches
+from django_convites._db.deferred import run_despite_rollback
 from django_convites.conf import app_settings
 from django_convites.exceptions import (
     CodeCooldown,
@@ -42,7 +43,6 @@ from django_convites.exceptions import (
 from django_convites.models import AuthCode, AuthCodeLimit
 from django_convites.models.auth_codes import MAX_ATTEMPTS
 from django_convites.net import RequestMeta
-from django_convites.services.housekeeping import delete_in_batches
 
 #: The purpose of a code when the caller names none.
 DEFAULT_PURPOSE = "verificacao"
@@ -75,7 +75,7 @@ def new_code(length: int | None = None) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def is_well_formed(code: object) -> bool:
+def is_well_formed(code: object) -> TypeGuard[str]:
     """Exactly ``AUTH_CODE_LENGTH`` ASCII digits (no full-width digits, signs, spaces or underscores)."""
     length = app_settings.AUTH_CODE_LENGTH
     return isinstance(code, str) and len(code) == length and code.isascii() and code.isdigit()
@@ -106,14 +106,14 @@ def _limit_row(user: Any) -> None:
 def _refusal(user: Any) -> CodeCooldown:
     """Why the send slot was not free: a lockout or the cooldown, with the seconds to wait."""
     now = timezone.now()
-    row = AuthCodeLimit.objects.filter(user=user).values("last_sent_at", "locked_until").first() or {}
-    locked_until = row.get("locked_until")
+    row = AuthCodeLimit.objects.filter(user=user).values("last_sent_at", "locked_until").first()
+    locked_until = row["locked_until"] if row else None
     if locked_until is not None and locked_until > now:
         return CodeCooldown(
             _("Too many wrong codes in a row: no new code can be sent for a while."),
             retry_after=_seconds_until(locked_until, now),
         )
-    last_sent_at = row.get("last_sent_at")
+    last_sent_at = row["last_sent_at"] if row else None
     ready_at = (last_sent_at or now) + app_settings.AUTH_CODE_COOLDOWN
     return CodeCooldown(retry_after=_seconds_until(ready_at, now))
 
@@ -253,7 +253,7 @@ def validate(user: Any, code: object, *, meta: RequestMeta | None = None) -> Aut
     error = _unusable(auth_code, now)
     if error is not None:
         raise _fail(user, auth_code, error, meta, tentativas=auth_code.attempts)
-    right = is_well_formed(code) and hmac.compare_digest(code_digest(user.pk, code), auth_code.digest)  # type: ignore[arg-type]
+    right = is_well_formed(code) and hmac.compare_digest(code_digest(user.pk, code), auth_code.digest)
     if right:
         try:
             with transaction.atomic(using=router.db_for_write(AuthCode)):

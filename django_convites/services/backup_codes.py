@@ -1,4 +1,4 @@
-"""Backup codes: ten one-time codes for when the authenticator app is out of reach (contract section 7).
+"""Backup codes: ten one-time codes for when the authenticator app is out of reach (docs/two-factor.rst).
 
 Each code is 16 base32 characters (80 random bits from :mod:`secrets`), shown in groups of four; only its
 SHA-256 digest is stored. Typing is forgiving: case, spaces and hyphens do not matter.

@@ -1,4 +1,4 @@
-"""Invites: issue, validate, use and revoke them (contract section 4).
+"""Invites: issue, validate, use and revoke them (docs/invites.rst).
 
 Every function takes explicit arguments (the acting user, the request's
 :class:`~django_convites.net.RequestMeta`), never an ``HttpRequest``, so the API, the HTML pages, the admin
@@ -246,16 +246,18 @@ def validate_invite(code: object, *, actor: Any = None, meta: RequestMeta | None
     """
     parsed = parse_code(code)
     invite = Invite.objects.filter(code_digest=parsed.digest).first()
-    error: ConvitesError | None = (
-        InviteNotFound() if invite is None else _unusable(invite, timezone.now(), validating=True)
+    error: ConvitesError | None
+    if invite is None:
+        error = InviteNotFound()
+    else:
+        error = _unusable(invite, timezone.now(), validating=True)
+        if error is None:
+            signals.invite_validated.send(sender=Invite, actor=actor, target=invite, meta=meta, details={})
+            return invite
+    signals.invite_validation_failed.send(
+        sender=Invite, actor=actor, target=invite, meta=meta, details={"motivo": error.code}
     )
-    if error is not None:
-        signals.invite_validation_failed.send(
-            sender=Invite, actor=actor, target=invite, meta=meta, details={"motivo": error.code}
-        )
-        raise error
-    signals.invite_validated.send(sender=Invite, actor=actor, target=invite, meta=meta, details={})
-    return invite  # type: ignore[return-value]
+    raise error
 
 
 def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | None = None) -> Invite:
@@ -276,7 +278,7 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
     invite = Invite.objects.filter(code_digest=parsed.digest).first()
     if invite is None or (expected_id is not None and invite.pk != expected_id):
         # An id with another invite's code is no match either.
-        error = InviteNotFound()
+        error: ConvitesError = InviteNotFound()
         signals.invite_use_failed.send(sender=Invite, actor=user, meta=meta, details={"motivo": error.code})
         raise error
     now = timezone.now()

@@ -1,7 +1,7 @@
-"""JWT sessions: log in, refresh, log out, list and end sessions (contract section 6).
+"""JWT sessions: log in, refresh, log out, list and end sessions (docs/sessions.rst).
 
 A login starts a :class:`~django_convites.models.SessionFamily` and returns a short access token (a JWT,
-:mod:`django_convites.access_tokens`) and an opaque ``cvr_`` refresh token. A refresh spends the refresh
+:mod:`django_convites.jwt_codec`) and an opaque ``cvr_`` refresh token. A refresh spends the refresh
 token with one conditional ``UPDATE`` and hands out a new pair; presenting a spent one again means it was
 stolen or replayed, and the whole family is revoked by one set-based ``UPDATE`` that survives the failed
 request. Access tokens name their family, and the one query that loads their user also checks that the
@@ -28,9 +28,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from django_convites import access_tokens, signals, tokens
-from django_convites._auth_query import UserRowLookup
-from django_convites.bookkeeping import run_despite_rollback
+from django_convites import jwt_codec, signals, tokens
+from django_convites._db.batches import delete_in_batches
+from django_convites._db.deferred import run_despite_rollback
+from django_convites._db.user_rows import UserRowLookup
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
     ConvitesError,
@@ -48,7 +49,6 @@ from django_convites.exceptions import (
 from django_convites.models import RefreshToken, SessionFamily
 from django_convites.net import RequestMeta, request_meta
 from django_convites.services import two_factor
-from django_convites.services.housekeeping import delete_in_batches
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _issue_pair(
         created_at=now,
         expires_at=min(now + app_settings.REFRESH_TOKEN_LIFETIME, ends_at),
     )
-    access, access_expires_at = access_tokens.encode(
+    access, access_expires_at = jwt_codec.encode(
         user_id, family.pk, now, two_factor=family.two_factor, not_after=ends_at
     )
     return TokenPair(
@@ -374,13 +374,13 @@ def _lookup(alias: str) -> UserRowLookup:
     return UserRowLookup(alias, SessionFamily, ("id", "two_factor"), ("id",), null=("revoked_at",), match_user=True)
 
 
-def authenticate_access_token(token: str) -> tuple[Any, access_tokens.AccessClaims]:
+def authenticate_access_token(token: str) -> tuple[Any, jwt_codec.AccessClaims]:
     """The user behind a valid access token of a live family: no query for a bad token, one otherwise.
 
     Whether the session proved a second factor is the family's word, read by that same query: a session
     in which two-factor authentication was turned on counts as verified at once, though its current
     access token was signed with ``amr: ["pwd"]`` (the next refresh signs ``["pwd", "otp"]``)."""
-    claims = access_tokens.decode(token)
+    claims = jwt_codec.decode(token)
     try:
         found = _lookup(router.db_for_read(SessionFamily)).fetch(claims.family_id, claims.user_id)
     except (ValidationError, ValueError, TypeError):  # a sub that is no primary key of this user model

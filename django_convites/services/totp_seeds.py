@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -21,8 +21,11 @@ from django_convites.conf import app_settings
 from django_convites.models import TotpSecret
 from django_convites.models.two_factor import SEALED_LAST_T
 
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
-def _fernet() -> Any:
+
+def _fernet() -> MultiFernet:
     from cryptography.fernet import Fernet, MultiFernet
 
     keys = app_settings.TOTP_ENCRYPTION_KEYS
@@ -41,7 +44,9 @@ def enabled() -> bool:
 
 def secret_of(device: TOTPDevice) -> TotpSecret | None:
     try:
-        return device.convites_secret  # type: ignore[no-any-return]
+        # django-otp is not typed: its models, and the relations to them, are Any.
+        secret: TotpSecret = device.convites_secret
+        return secret
     except TotpSecret.DoesNotExist:
         return None
 
@@ -50,7 +55,8 @@ def seed(device: TOTPDevice) -> bytes:
     """The device's real seed, decrypted when it is sealed."""
     sealed = secret_of(device)
     if sealed is None:
-        return device.bin_key  # type: ignore[no-any-return]
+        key: bytes = device.bin_key
+        return key
     return bytes.fromhex(_fernet().decrypt(sealed.ciphertext.encode("ascii")).decode("ascii"))
 
 

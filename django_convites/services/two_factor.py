@@ -1,4 +1,4 @@
-"""Two-factor authentication with TOTP devices of django-otp (contract section 7).
+"""Two-factor authentication with TOTP devices of django-otp (docs/two-factor.rst).
 
 Enrolment creates an unconfirmed device and shows its secret (base32 and a QR code); confirming it with a
 current code activates it; disabling it needs a current code. A code is accepted once: its time step is
@@ -10,7 +10,7 @@ Every check of a user's code (TOTP or backup: the JWT login, the API, the HTML p
 (:class:`~django_convites.models.TwoFactorLimit`). After ``TOTP_FAILURE_LIMIT`` of them every code, a right
 one too, is refused with 429 ``otp_locked`` for ``TOTP_LOCKOUT`` (NIST SP 800-63B 5.2.2). Counting is one
 conditional ``UPDATE ... SET consecutive_failures = consecutive_failures + 1``, run outside the caller's
-transaction (:func:`~django_convites.bookkeeping.run_despite_rollback`), so no failure is lost to a race or
+transaction (:func:`~django_convites._db.deferred.run_despite_rollback`), so no failure is lost to a race or
 a rollback; a right code resets the count.
 """
 
@@ -20,7 +20,7 @@ import base64
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,8 +33,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_convites import policy, roles, signals
+from django_convites._db.deferred import run_despite_rollback
 from django_convites.audit import Target
-from django_convites.bookkeeping import run_despite_rollback
 from django_convites.conf import app_settings
 from django_convites.exceptions import (
     ConvitesError,
@@ -78,7 +78,7 @@ def is_active(user: Any) -> bool:
     fallback, not a factor of their own: left without a TOTP device (an admin deleted it), they count for
     nothing. Other django-otp devices (``StaticDevice``, email, HOTP...) do not count either: the app
     cannot verify their codes, so counting them would lock their users out."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 _HAS_DEVICE_ATTR = "_convites_has_device"
@@ -166,7 +166,7 @@ def matching_step(device: TOTPDevice, code: object, now: float | None = None) ->
     at = time.time() if now is None else now
     totp = TOTP(totp_seeds.seed(device), device.step, device.t0, device.digits, device.drift)
     totp.time = at
-    current = totp.t()
+    current = int(totp.t())
     for offset in sorted(range(-device.tolerance, device.tolerance + 1), key=abs):
         totp.time = at + offset * device.step
         if totp.token() == int(code):
@@ -325,7 +325,8 @@ def confirm_totp(
         for _receiver, answer in signals.two_factor_enabling.send(
             sender=TOTPDevice, user=user, keep_session=session, keep_api_tokens=keep_api_tokens
         ):
-            counts.update(answer or {})
+            if isinstance(answer, Mapping):
+                counts.update(answer)
         details = {**counts, "api_tokens_mantidos": keep_api_tokens}
         signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
     return Activation(

@@ -3,7 +3,7 @@
 1. The wheel holds the migrations, templates, py.typed and both compiled catalogs, and no tests.
 2. The wheel's version is ``django_convites.__version__``.
 3. The wheel installs into an empty virtualenv; ``django-admin check`` passes and migrations apply in a
-   minimal site that adds the app as the contract's section 1 says; the example project runs on it.
+   minimal site that adds the app as docs/quickstart.rst says; the example project runs on it.
 
 Usage: ``python tests/packaging/check_wheel.py DIST_DIR``.
 """

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_convites import access_tokens
+from django_convites import jwt_codec
 from django_convites.models import ApiToken, SessionFamily
 from django_convites.services import api_tokens, sessions
 from tests.invites import error_of
@@ -113,7 +113,7 @@ def test_the_jwts_user_is_the_one_the_orm_loads(assert_queries):
 def test_a_jwt_of_the_session_for_another_user_is_refused():
     user, other = make_user(), make_user("bia")
     family = SessionFamily.objects.create(user=user)
-    access, _ = access_tokens.encode(other.pk, family.pk, timezone.now())
+    access, _ = jwt_codec.encode(other.pk, family.pk, timezone.now())
     error_of(bearer(access).get(WHOAMI), 401, "token_revoked")
 
 
@@ -153,5 +153,5 @@ def test_a_jwt_of_an_ended_session_is_refused():
 def test_an_expired_jwt_is_refused():
     user = make_user()
     family = SessionFamily.objects.create(user=user)
-    access, _ = access_tokens.encode(user.pk, family.pk, timezone.now() - datetime.timedelta(days=1))
+    access, _ = jwt_codec.encode(user.pk, family.pk, timezone.now() - datetime.timedelta(days=1))
     error_of(bearer(access).get(WHOAMI), 401, "token_expired")

@@ -3,12 +3,12 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from django_convites.api.serializers.invites import StrictSerializer
+from django_convites.api.serializers.base import StrictSerializer
 from django_convites.models import ApiToken, Scope
 from django_convites.services.api_tokens import MAX_ALLOWED_NETWORKS
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     """An API token on the wire. The secret is never here: only the 201 that creates it adds ``token``."""
 
     nome = serializers.CharField(source="name")
@@ -49,7 +49,8 @@ class CreatedApiTokenSerializer(ApiTokenSerializer):
         read_only_fields = fields
 
     def get_token(self, token: ApiToken) -> str:
-        return self.context["secret"]  # type: ignore[no-any-return]
+        secret: str = self.context["secret"]
+        return secret
 
 
 class ApiTokenCreateSerializer(StrictSerializer):

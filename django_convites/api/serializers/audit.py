@@ -11,7 +11,7 @@ from rest_framework import serializers
 from django_convites.models import AuditEvent
 
 
-class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
     evento = serializers.CharField(source="event")
     usuario = serializers.ReadOnlyField(source="actor_id")
     alvo_tipo = serializers.CharField(source="target_type")
@@ -25,7 +25,7 @@ class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         read_only_fields = fields
 
 
-class UserFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UserFilterSerializer(serializers.Serializer[Any]):
     """A ``?usuario=`` query parameter: a primary key of the site's user model, whatever its type.
 
     The value must be one the key's column can hold (an integer key within the database's range; an
@@ -37,8 +37,8 @@ class UserFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
     def validate_usuario(self, value: str) -> Any:
         pk = get_user_model()._meta.pk
         try:
-            user_id = pk.to_python(value)  # type: ignore[union-attr]
-            pk.run_validators(user_id)  # type: ignore[union-attr]
+            user_id = pk.to_python(value)
+            pk.run_validators(user_id)
         except (DjangoValidationError, ValueError, TypeError, OverflowError):
             user_id = None
         if user_id is None or (isinstance(pk, AutoFieldMixin) and user_id < 1):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
-from django_convites.api.serializers.invites import StrictSerializer
-from django_convites.services.auth_codes import DEFAULT_PURPOSE, PURPOSE_MAX_LENGTH
+from django_convites.api.serializers.base import StrictSerializer
+from django_convites.services.auth_codes import DEFAULT_PURPOSE, PURPOSE_MAX_LENGTH, IssuedCode
 
 
 class AuthCodeRequestSerializer(StrictSerializer):
@@ -17,7 +19,7 @@ class AuthCodeRequestSerializer(StrictSerializer):
     )
 
 
-class IssuedAuthCodeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class IssuedAuthCodeSerializer(serializers.Serializer[IssuedCode]):
     """The answer to ``POST /api/codigos/``. The code itself went through the sender and is never here."""
 
     id = serializers.IntegerField(source="auth_code.pk")
@@ -32,5 +34,5 @@ class AuthCodeSerializer(StrictSerializer):
     codigo = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
-class ValidatedAuthCodeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ValidatedAuthCodeSerializer(serializers.Serializer[Mapping[str, bool]]):
     valido = serializers.BooleanField()

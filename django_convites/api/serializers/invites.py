@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -8,33 +7,23 @@ from rest_framework import serializers
 
 from django_convites import orgs
 from django_convites.api.schema import REFERENCE, field_schema
+from django_convites.api.serializers.base import StrictSerializer
 from django_convites.models import Invite, InviteState
 
 
 @field_schema(REFERENCE)
-class ReferenceField(serializers.Field):  # type: ignore[type-arg]
+class ReferenceField(serializers.Field[int | str, int | str, int | str, Any]):
     """A host model's id as JSON sends it: an integer or a string (never a boolean, float or object)."""
 
     default_error_messages = {"invalid": _("Must be an id (a number or a string).")}
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, bool) or not isinstance(data, (int, str)) or data == "" or len(str(data)) > 64:
             self.fail("invalid")
         return data
 
-    def to_representation(self, value: Any) -> Any:
+    def to_representation(self, value: int | str) -> int | str:
         return value
-
-
-class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """Refuses keys it does not know, so a typo (``nucleo`` for ``nucleos``) is a 400, not ignored."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, Mapping):
-            unknown = sorted(str(key) for key in self.initial_data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-        return attrs
 
 
 class InviteCreateSerializer(StrictSerializer):
@@ -46,13 +35,13 @@ class InviteCreateSerializer(StrictSerializer):
     data_expiracao = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class InviteFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InviteFilterSerializer(serializers.Serializer[Any]):
     """The query string of ``GET /api/tokens/``."""
 
     estado = serializers.ChoiceField(choices=InviteState.choices, required=False)
 
 
-class InviteSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class InviteSerializer(serializers.ModelSerializer[Invite]):
     """An invite on the wire. The code is never here: only the 201 that creates it adds ``codigo``."""
 
     tipo_destino = serializers.CharField(source="target_type")
@@ -105,7 +94,8 @@ class IssuedInviteSerializer(InviteSerializer):
         read_only_fields = fields
 
     def get_codigo(self, invite: Invite) -> str:
-        return self.context["code"]  # type: ignore[no-any-return]
+        code: str = self.context["code"]
+        return code
 
 
 class ValidatedInviteSerializer(InviteSerializer):
@@ -133,7 +123,7 @@ class RevokedInviteSerializer(InviteSerializer):
         read_only_fields = fields
 
 
-class CodeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CodeSerializer(serializers.Serializer[Any]):
     """``{"codigo": ...}``: the body of validate and use (described for the schema; the service parses it)."""
 
     codigo = serializers.CharField(help_text=_("The invite code, cvi_..."))

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from django_convites.api.serializers.invites import StrictSerializer
+from django_convites.api.serializers.base import StrictSerializer
 from django_convites.models import SessionFamily
 from django_convites.services import sessions
 
@@ -16,7 +16,7 @@ class StringField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)  # type: ignore[no-any-return]
+        return super().to_internal_value(data)
 
 
 class UsernameField(StringField):
@@ -55,7 +55,7 @@ class SessionEndField(serializers.DateTimeField):
         return sessions.session_end(instance.family if isinstance(instance, sessions.TokenPair) else instance)
 
 
-class TokenPairSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TokenPairSerializer(serializers.Serializer[sessions.TokenPair]):
     access = serializers.CharField()
     refresh = serializers.CharField()
     access_expira_em = serializers.DateTimeField(source="access_expires_at")
@@ -63,7 +63,7 @@ class TokenPairSerializer(serializers.Serializer):  # type: ignore[type-arg]
     sessao_expira_em = SessionEndField()
 
 
-class SessionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class SessionSerializer(serializers.ModelSerializer[SessionFamily]):
     criado_em = serializers.DateTimeField(source="created_at")
     ultimo_refresh_em = serializers.DateTimeField(source="last_refreshed_at")
     sessao_expira_em = SessionEndField()

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import serializers
 
 from django_convites.api.schema import field_schema
-from django_convites.api.serializers.invites import StrictSerializer
+from django_convites.api.serializers.base import StrictSerializer
+from django_convites.services.two_factor import Enrolment
 
 
 class TwoFactorCodeSerializer(StrictSerializer):
@@ -38,7 +41,7 @@ class TotpConfirmSerializer(TwoFactorCodeSerializer):
     )
 
 
-class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DeviceSerializer(serializers.Serializer[TOTPDevice]):
     id = serializers.IntegerField()
     nome = serializers.CharField(source="name")
     tipo = serializers.SerializerMethodField()
@@ -48,7 +51,7 @@ class DeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return "totp"
 
 
-class TwoFactorStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TwoFactorStatusSerializer(serializers.Serializer[Mapping[str, Any]]):
     ativo = serializers.BooleanField()
     dispositivos = DeviceSerializer(many=True)
     codigos_backup_restantes = serializers.IntegerField(help_text="Backup codes not used yet.")
@@ -61,13 +64,13 @@ class ActivationSerializer(TwoFactorStatusSerializer):
     api_tokens_revogados = serializers.IntegerField(help_text="API tokens of the user that were revoked.")
 
 
-class BackupCodesSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BackupCodesSerializer(serializers.Serializer[Mapping[str, Any]]):
     codigos = serializers.ListField(
         child=serializers.CharField(), help_text="Ten one-time backup codes; shown in this answer only."
     )
 
 
-class EnrolmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class EnrolmentSerializer(serializers.Serializer[Enrolment]):
     id = serializers.IntegerField(source="device.pk")
     otpauth_url = serializers.CharField()
     qr_svg = serializers.CharField()

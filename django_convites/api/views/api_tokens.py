@@ -1,4 +1,4 @@
-"""``/api/api-tokens/``: API tokens (contract section 5)."""
+"""``/api/api-tokens/``: API tokens (docs/api-tokens.rst)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,18 @@ from django_convites.api.base import (
 )
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.schema import document, query
-from django_convites.api.serializers import (
+from django_convites.api.serializers.api_tokens import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
-    AuditEventSerializer,
     CreatedApiTokenSerializer,
 )
-from django_convites.api.serializers.audit import UserFilterSerializer
+from django_convites.api.serializers.audit import AuditEventSerializer, UserFilterSerializer
 from django_convites.models import ApiToken, AuditEvent
 from django_convites.net import request_meta
 from django_convites.services import api_tokens
 
 
-class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView):
+class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView[ApiToken]):
     """``GET /api/api-tokens/`` lists one's tokens (root and admin: ``?usuario=``); ``POST`` creates one and
     shows its secret once."""
 
@@ -91,7 +90,7 @@ class ApiTokenRotateView(NoStoreMixin, ConvitesAPIView):
         return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
 
 
-class ApiTokenLogsView(ConvitesGenericAPIView):
+class ApiTokenLogsView(ConvitesGenericAPIView[AuditEvent]):
     """``GET /api/api-tokens/<id>/logs/``: who created, used, rotated and revoked the token, from where."""
 
     permission_classes = [IsAuthenticated]

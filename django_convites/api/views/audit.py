@@ -6,13 +6,13 @@ from rest_framework.permissions import IsAuthenticated
 
 from django_convites.api.base import ConvitesGenericViewSet
 from django_convites.api.pagination import NewestFirstPagination
-from django_convites.api.serializers import AuditEventSerializer, AuditFilterSerializer
+from django_convites.api.serializers.audit import AuditEventSerializer, AuditFilterSerializer
 from django_convites.audit import events_visible_to
 from django_convites.models import AuditEvent
 
 
-class AuditEventViewSet(mixins.ListModelMixin, ConvitesGenericViewSet):
-    """``GET /api/auditoria/``: one's own events; root and admin see everyone's (contract section 8).
+class AuditEventViewSet(mixins.ListModelMixin, ConvitesGenericViewSet[AuditEvent]):
+    """``GET /api/auditoria/``: one's own events; root and admin see everyone's (docs/audit.rst).
 
     Filters: ``usuario`` (a user id), ``evento``, ``desde`` and ``ate`` (ISO 8601 date-times).
     """

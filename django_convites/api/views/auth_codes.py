@@ -1,4 +1,4 @@
-"""``/api/codigos/``: one-time authentication codes for step-up and verification (contract section 7)."""
+"""``/api/codigos/``: one-time authentication codes for step-up and verification (docs/auth-codes.rst)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""``/api/tokens/``: invites (contract section 4)."""
+"""``/api/tokens/``: invites (docs/invites.rst)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpResponseBase
 from django.utils.log import log_response
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
@@ -21,14 +20,12 @@ from django_convites.api.base import (
 )
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.schema import document, query
-from django_convites.api.serializers import (
-    AuditEventSerializer,
+from django_convites.api.serializers.audit import AuditEventSerializer
+from django_convites.api.serializers.invites import (
+    CodeSerializer,
     InviteCreateSerializer,
     InviteFilterSerializer,
     InviteSerializer,
-)
-from django_convites.api.serializers.invites import (
-    CodeSerializer,
     IssuedInviteSerializer,
     RevokedInviteSerializer,
     UsedInviteSerializer,
@@ -56,7 +53,7 @@ class InviteViewMixin(NoStoreMixin):
     """Invite responses may carry a code, or answer for one sent in the URL: never cache them, never
     send the URL on as a referrer."""
 
-    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         if response.status_code >= 400:
@@ -66,7 +63,7 @@ class InviteViewMixin(NoStoreMixin):
         return response
 
 
-class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
+class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
     """``GET /api/tokens/`` lists invites (``?estado=``); ``POST`` issues one and shows its code once."""
 
     permission_classes = [IsAuthenticated]
@@ -109,7 +106,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView):
         data = IssuedInviteSerializer(issued.invite, context={"code": issued.code}).data
         return Response(data, status=201)
 
-    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if self.remaining is not None:
             response[REMAINING_HEADER] = str(self.remaining)
@@ -175,7 +172,7 @@ class InviteRevokeView(InviteViewMixin, ConvitesAPIView):
         return Response(RevokedInviteSerializer(invite).data)
 
 
-class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView):
+class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView[AuditEvent]):
     """``GET /api/tokens/<ref>/logs/``: the invite's audit events, newest first."""
 
     permission_classes = [IsAuthenticated]

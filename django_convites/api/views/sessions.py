@@ -1,4 +1,4 @@
-"""``/api/auth/``: JWT sessions (contract section 6)."""
+"""``/api/auth/``: JWT sessions (docs/sessions.rst)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class RevokeView(SessionTokenView):
         return Response(status=204)
 
 
-class SessionListView(ConvitesGenericAPIView):
+class SessionListView(ConvitesGenericAPIView[SessionFamily]):
     """``GET /api/auth/sessoes/``: one's live sessions, newest first."""
 
     permission_classes = [IsAuthenticated]

@@ -1,4 +1,4 @@
-"""``/api/2fa/``: two-factor authentication with a TOTP app (contract section 7)."""
+"""``/api/2fa/``: two-factor authentication with a TOTP app (docs/two-factor.rst)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_convites.access_tokens import AccessClaims
+from django_convites import policy
 from django_convites.api.base import ConvitesAPIView, NoStoreMixin
 from django_convites.api.schema import document
 from django_convites.api.serializers.two_factor import (
@@ -88,7 +88,7 @@ class TotpConfirmView(ConvitesAPIView):
             request.user,
             body.validated_data["codigo"],
             meta=request_meta(request),
-            session=request.auth.family_id if isinstance(request.auth, AccessClaims) else None,
+            session=policy.credential_of(request.user).session_id,
             keep_api_tokens=body.validated_data["manter_api_tokens"],
         )
         if isinstance(request.successful_authenticator, SessionAuthentication):

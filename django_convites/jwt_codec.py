@@ -1,4 +1,4 @@
-"""JWT access tokens (contract section 6): short-lived, signed with one pinned algorithm, checked strictly.
+"""JWT access tokens (docs/sessions.rst): short-lived, signed with one pinned algorithm, checked strictly.
 
 An access token carries ``iss``, ``aud``, ``sub`` (the user's primary key), ``iat``, ``nbf``, ``exp``,
 ``jti``, ``sid`` (its session family) and ``typ: "access"``. :func:`decode` accepts only the configured
@@ -46,6 +46,7 @@ def is_symmetric(algorithm: str) -> bool:
 
 def derived_secret() -> str:
     """The default HS secret: derived from ``SECRET_KEY`` for this use only, never ``SECRET_KEY`` itself."""
+    # The label is the module's old name: changing it would change the key and end every session.
     return tokens.derived_key(b"django_convites.access_tokens").hex()
 
 
@@ -88,11 +89,10 @@ def _keys() -> tuple[str, Any, Any]:
         secret = app_settings.JWT_SIGNING_KEY or derived_secret()
         key = _prepared(algorithm, secret, private=True)
         return algorithm, key, key
-    return (
-        algorithm,
-        _prepared(algorithm, app_settings.JWT_SIGNING_KEY, private=True),  # type: ignore[arg-type]
-        _prepared(algorithm, app_settings.JWT_VERIFYING_KEY, private=False),  # type: ignore[arg-type]
-    )
+    signing, verifying = app_settings.JWT_SIGNING_KEY, app_settings.JWT_VERIFYING_KEY
+    if signing is None or verifying is None:  # configuration_problem() refuses this; never reached
+        raise ImproperlyConfigured("DJANGO_CONVITES: JWT_SIGNING_KEY and JWT_VERIFYING_KEY (django_convites.E031)")
+    return algorithm, _prepared(algorithm, signing, private=True), _prepared(algorithm, verifying, private=False)
 
 
 def encode(

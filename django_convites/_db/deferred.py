@@ -1,7 +1,7 @@
 """Writes that must survive the failure they record.
 
 A failed request changes nothing, except the records the failure itself must leave: failed-attempt
-counters, failure audit events and reuse-triggered revocations (contract section 9). When the host sets
+counters, failure audit events and reuse-triggered revocations (docs/errors.rst). When the host sets
 ``ATOMIC_REQUESTS = True``, or wraps a call in ``transaction.atomic()`` (in a view, a management command, a
 task), rolling back the failure would roll those records back with it. :func:`run_despite_rollback` runs
 such a write now when no transaction is open, and otherwise as soon as the outermost transaction has
@@ -45,7 +45,8 @@ def run_despite_rollback(func: Callable[[], Any], using: str | None = None) -> N
     """Run ``func`` outside the current transaction: now, or as soon as that transaction has ended.
 
     Inside a transaction it waits for the outermost ``atomic()`` block to end, committed or rolled back,
-    and then runs in a transaction of its own (see the module).
+    and then runs in a transaction of its own, on the same connection. Why after, and how the end of a
+    transaction is seen: the docstring of the private module ``django_convites._db.deferred``.
     """
     alias = using or DEFAULT_DB_ALIAS
     connection = connections[alias]

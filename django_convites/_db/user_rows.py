@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -104,7 +104,7 @@ class UserRowLookup:
         self.alias = alias
         self.sql: str = sql
         self.query = queryset.query
-        self.user_model: type[models.Model] = user_field.related_model  # type: ignore[assignment]
+        self.user_model = cast("type[models.Model]", user_field.related_model)  # a ForeignKey: a model class
         self._params = list(compiled)
         self._slots = [(position, fields[index], index) for position, index in slots]
         self._row = [columns[_field(model, name).attname] for name in select]
@@ -121,7 +121,8 @@ class UserRowLookup:
             found = self.query.get_compiler(connection=connection).get_converters(self._selected)
             local.converters = [(position, functions, column) for position, (functions, column) in found.items()]
             local.connection = connection
-        return local.converters  # type: ignore[no-any-return]
+        converters: list[tuple[int, list[Any], Any]] = local.converters
+        return converters
 
     def fetch(self, *values: Any) -> tuple[list[Any], Any] | None:
         if len(values) != len(self._slots):
