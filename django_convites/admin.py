@@ -104,7 +104,16 @@ class InviteAdmin(ViewOnlyAdmin):
     Invites are issued through the API or the HTML page, where the code is shown once to its issuer.
     """
 
-    list_display = ("id", "target_type", "state_label", "organization_ref", "issued_by", "created_at", "expires_at")
+    list_display = (
+        "id",
+        "target_type",
+        "state_label",
+        "email",
+        "organization_ref",
+        "issued_by",
+        "created_at",
+        "expires_at",
+    )
     list_filter = (InviteStateFilter, "target_type", "created_at")
     list_select_related = ("issued_by",)
     date_hierarchy = "created_at"
@@ -116,6 +125,7 @@ class InviteAdmin(ViewOnlyAdmin):
         "state_label",
         "organization_ref",
         "nucleus_refs",
+        "email",
         "issued_by",
         "created_at",
         "expires_at",
@@ -128,7 +138,7 @@ class InviteAdmin(ViewOnlyAdmin):
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         username = get_user_model().USERNAME_FIELD
-        return ["=id", "target_type", "organization_ref", f"issued_by__{username}", f"used_by__{username}"]
+        return ["=id", "target_type", "email", "organization_ref", f"issued_by__{username}", f"used_by__{username}"]
 
     @admin.display(description=_("state"))
     def state_label(self, invite: Invite) -> str:

@@ -29,6 +29,11 @@ class IssueInviteForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Leave empty for the default lifetime."),
     )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("Bind the invite to this address: only a sign-up with it may use the invite."),
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +66,7 @@ class IssueInviteForm(forms.Form):
             "organization": data.get("organizacao"),
             "nuclei": list(data.get("nucleos") or ()),
             "expires_at": data.get("data_expiracao"),
+            "email": data.get("email") or None,
         }
 
 

@@ -421,6 +421,7 @@ def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: s
         "organizacao",
         "nucleos",
         "estado",
+        "email",
         "data_expiracao",
         "criado_em",
         "gerado_por",

@@ -24,6 +24,7 @@ INVITE_FIELDS = {
     "organizacao",
     "nucleos",
     "estado",
+    "email",
     "data_expiracao",
     "criado_em",
     "gerado_por",

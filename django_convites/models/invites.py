@@ -52,6 +52,12 @@ class Invite(models.Model):
     target_type = models.CharField(_("target type"), max_length=32)
     organization_ref = models.CharField(_("organization"), max_length=64, blank=True, default="")
     nucleus_refs = models.JSONField(_("nuclei"), default=list, blank=True)
+    email = models.EmailField(
+        _("e-mail"),
+        blank=True,
+        default="",
+        help_text=_("The address the invite is bound to: only a sign-up with it may use the invite. Empty: any."),
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("issued by"),

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -37,6 +39,9 @@ from django_convites.models import AuditEvent, Invite, InviteQuota, InviteState
 from django_convites.net import RequestMeta
 from django_convites.policy import Subject
 from django_convites.roles import Action, Reach
+
+#: The longest address an invite may be bound to (RFC 5321's limit, Django's ``EmailField`` default).
+EMAIL_MAX_LENGTH = 254
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,30 @@ def _expiry(requested: datetime.datetime | None, now: datetime.datetime) -> date
     return requested
 
 
+def bound_address(email: object) -> str:
+    """The address an invite is bound to, as stored: stripped, its domain lowercased, ``""`` for none;
+    :class:`InvalidField` (``email``) for anything that is not one e-mail address."""
+    if email is None or email == "":
+        return ""
+    if not isinstance(email, str) or len(email) > EMAIL_MAX_LENGTH:
+        raise InvalidField("email", _("Enter a valid e-mail address."))
+    address = email.strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise InvalidField("email", _("Enter a valid e-mail address.")) from None
+    local, _at, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def email_matches(invite: Invite, email: object) -> bool:
+    """Whether ``email`` may use ``invite``: any address for an unbound one, else the bound address in
+    any case (``casefold()``)."""
+    if not invite.email:
+        return True
+    return isinstance(email, str) and email.strip().casefold() == invite.email.casefold()
+
+
 def issue_invite(
     *,
     actor: Any,
@@ -167,9 +196,11 @@ def issue_invite(
     organization: Any = None,
     nuclei: Iterable[Any] = (),
     expires_at: datetime.datetime | None = None,
+    email: str | None = None,
     meta: RequestMeta | None = None,
 ) -> IssuedInvite:
-    """Create an invite for ``target_type``, in ``organization`` and its ``nuclei``, issued by ``actor``.
+    """Create an invite for ``target_type``, in ``organization`` and its ``nuclei``, issued by ``actor``;
+    bound to ``email`` when given (a sign-up must use that address, compared case-insensitively).
 
     Checks, in order: the actor's role may create invites and grant the target type's role (403); the
     target type, organization, nuclei and expiry are valid (400); the daily quota (429). Nothing is
@@ -187,6 +218,7 @@ def issue_invite(
     if not decision:
         raise _deny(actor, meta, "gerar", decision.reason)
     nucleus_keys = orgs.resolve_nuclei(nuclei, organization_key)
+    bound_to = bound_address(email)
     now = timezone.now()
     expiry = _expiry(expires_at, now)
     limit = daily_limit(actor)
@@ -202,6 +234,7 @@ def issue_invite(
                 target_type=target_type,
                 organization_ref=orgs.stored_reference(organization_key),
                 nucleus_refs=[orgs.wire_value(key) for key in nucleus_keys],
+                email=bound_to,
                 issued_by=actor,
                 created_at=now,
                 expires_at=expiry,
@@ -216,6 +249,7 @@ def issue_invite(
                     "organizacao": orgs.organization_key(invite.organization_ref),
                     "nucleos": orgs.nucleus_keys(invite.nucleus_refs),
                     "data_expiracao": expiry.isoformat(),
+                    "email_vinculado": bool(bound_to),
                 },
             )
     except InviteQuotaExceeded:

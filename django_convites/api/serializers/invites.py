@@ -33,6 +33,8 @@ class InviteCreateSerializer(StrictSerializer):
     organizacao = ReferenceField(required=False, allow_null=True)
     nucleos = serializers.ListField(child=ReferenceField(), required=False, max_length=orgs.MAX_NUCLEI)
     data_expiracao = serializers.DateTimeField(required=False, allow_null=True)
+    #: The service checks the address (one e-mail address, at most 254 characters).
+    email = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
 class InviteFilterSerializer(serializers.Serializer[Any]):
@@ -48,6 +50,7 @@ class InviteSerializer(serializers.ModelSerializer[Invite]):
     organizacao = serializers.SerializerMethodField()
     nucleos = serializers.SerializerMethodField()
     estado = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField()
     data_expiracao = serializers.DateTimeField(source="expires_at")
     criado_em = serializers.DateTimeField(source="created_at")
     gerado_por = serializers.ReadOnlyField(source="issued_by_id")
@@ -64,6 +67,7 @@ class InviteSerializer(serializers.ModelSerializer[Invite]):
             "organizacao",
             "nucleos",
             "estado",
+            "email",
             "data_expiracao",
             "criado_em",
             "gerado_por",
@@ -73,6 +77,10 @@ class InviteSerializer(serializers.ModelSerializer[Invite]):
             "revogado_por",
         ]
         read_only_fields = fields
+
+    def get_email(self, invite: Invite) -> str | None:
+        """The address the invite is bound to, or None: anyone with the code may use it."""
+        return invite.email or None
 
     def get_organizacao(self, invite: Invite) -> Any:
         return orgs.organization_key(invite.organization_ref)

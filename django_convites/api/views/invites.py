@@ -97,6 +97,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
                 organization=fields.get("organizacao"),
                 nuclei=fields.get("nucleos", ()),
                 expires_at=fields.get("data_expiracao"),
+                email=fields.get("email"),
                 meta=request_meta(request),
             )
         except InviteQuotaExceeded:
