@@ -39,18 +39,42 @@ OrganizationResolver = Callable[[Any], "Iterable[Any] | None"]
 # -- validators: each returns None when the value is good, else a message in the user's words ---------
 
 
-def _check_dotted_callable(value: Any, *, optional: bool = False) -> str | None:
-    if value is None and optional:
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _check_base_url(value: Any) -> str | None:
+    if value is None:
         return None
+    if not isinstance(value, str) or not _BASE_URL.fullmatch(value):
+        return "must be None or a scheme and host such as 'https://www.example.com', with no path."
+    return None
+
+
+def _check_dotted_path(value: Any, what: str, fits: Callable[[Any], bool]) -> str | None:
+    """None when ``value`` is a dotted path to an object that ``fits``; else why not (``what`` it must be)."""
     if not isinstance(value, str):
-        return f"must be a dotted path string to a callable, not {type(value).__name__}."
+        return f"must be a dotted path string to {what}, not {type(value).__name__}."
     try:
         obj = import_string(value)
     except ImportError as exc:
         return f"cannot import {value!r} ({exc})."
-    if not callable(obj):
-        return f"{value!r} is not callable."
+    if not fits(obj):
+        return f"{value!r} is not {what}."
     return None
+
+
+def _check_dotted_callable(value: Any, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    return _check_dotted_path(value, "a callable", callable)
+
+
+def _check_form_class(value: Any) -> str | None:
+    from django.forms import BaseForm
+
+    return _check_dotted_path(
+        value, "a Django form class", lambda obj: isinstance(obj, type) and issubclass(obj, BaseForm)
+    )
 
 
 def _check_role_groups(value: Any) -> str | None:
@@ -466,6 +490,22 @@ class ConvitesSettings:
         _check_dotted_callable,
         _imported,
         security=False,
+    )
+    #: Dotted path to a callable ``(invite, code, link) -> channel name`` that delivers an invite bound to an
+    #: e-mail address: it runs when such an invite is created and when it is sent again.
+    INVITE_SENDER: Setting[Callable[..., str]] = Setting(
+        "django_convites.senders.send_invite_by_email",
+        "django_convites.E047",
+        _check_dotted_callable,
+        _imported,
+        security=False,
+    )
+    #: ``https://host`` (or ``http://host:port``) that invite links start with; None: the request's own.
+    INVITE_LINK_BASE_URL: Setting[str | None] = Setting(None, "django_convites.E048", _check_base_url)
+    #: Dotted path to the Django form class that creates the account of a sign-up with an invite: it takes
+    #: the request's fields, has an ``email`` field, and ``save()`` returns the new user.
+    SIGNUP_FORM: Setting[type[Any]] = Setting(
+        "django_convites.forms.InviteSignUpForm", "django_convites.E046", _check_form_class, _imported
     )
 
     def __setattr__(self, name: str, value: Any) -> None:

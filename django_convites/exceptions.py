@@ -9,6 +9,7 @@ form error with the same status.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,18 @@ class InvalidField(ConvitesError):
         self.field = field
 
 
+class InvalidFields(ConvitesError):
+    """Several input fields are wrong (a form's errors); the API answers DRF's field map
+    ``{field: [detail, ...]}`` with 400, as for :class:`InvalidField`."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, errors: Mapping[str, Sequence[str | Promise]]) -> None:
+        super().__init__(_("Invalid input."))
+        self.errors = {field: [str(message) for message in messages] for field, messages in errors.items()}
+
+
 # -- invites -----------------------------------------------------------------------------------------------
 
 
@@ -143,6 +156,14 @@ class InviteRevoked(ConvitesError):
     other_statuses = frozenset({409})
     code = "invite_revoked"
     default_detail = _("This invite has been revoked.")
+
+
+class InviteEmailMismatch(ConvitesError):
+    """A sign-up with an address other than the one the invite is bound to (compared in any case)."""
+
+    status_code = 400
+    code = "invite_email_mismatch"
+    default_detail = _("This invite is for another e-mail address.")
 
 
 class InviteQuotaExceeded(ConvitesError):
@@ -283,6 +304,12 @@ class CodeUndeliverable(ConvitesError):
     default_detail = _("There is no address to send a code to for this account.")
 
 
+class InviteUndeliverable(ConvitesError):
+    status_code = 503
+    code = "invite_undeliverable"
+    default_detail = _("The invite could not be sent, so it was not created. Try again later.")
+
+
 class CodeInvalid(ConvitesError):
     status_code = 400
     code = "code_invalid"
@@ -347,12 +374,16 @@ def error_answer(error: ConvitesError) -> ErrorAnswer:
     authentication and permission classes, the JSON error handlers, the middleware and the HTML pages.
 
     The body is ``{"detail": <translated text>, "code": <stable code>}`` (docs/errors.rst); an
-    :class:`InvalidField` puts DRF's field map ``{field: [detail]}`` before those two keys. An error with
+    :class:`InvalidField` (or :class:`InvalidFields`) puts DRF's field map ``{field: [detail]}`` before those
+    two keys. An error with
     ``retry_after`` adds ``Retry-After`` in whole seconds.
     """
     body: dict[str, Any] = {}
     if isinstance(error, InvalidField):
         body[error.field] = [str(error.detail)]
+    if isinstance(error, InvalidFields):
+        body.update(error.errors)
+    if isinstance(error, (InvalidField, InvalidFields)):
         body.setdefault("detail", str(_("Invalid input.")))
         body.setdefault("code", "invalid")
     else:

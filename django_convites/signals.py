@@ -69,6 +69,9 @@ invite_validation_failed = DomainSignal("convite_validacao_falhou", failure=True
 invite_used = DomainSignal("convite_usado")
 #: A logged-in user tried to spend an invite that cannot be used. ``details["motivo"]``: the error code.
 invite_use_failed = DomainSignal("convite_uso_falhou", failure=True)
+#: An invite bound to an address was handed to ``INVITE_SENDER`` (when created, or sent again).
+#: ``details["canal"]``: the channel the sender named. Never the code or the link.
+invite_sent = DomainSignal("convite_enviado")
 #: An invite was revoked.
 invite_revoked = DomainSignal("convite_revogado")
 #: The role table refused an invite action. ``details``: ``acao`` and ``motivo``.

@@ -20,21 +20,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.views.generic import FormView
+from django.views.generic import FormView, View
 from django_otp import login as otp_login
 
-from django_convites import orgs, policy, ratelimit, roles
+from django_convites import orgs, policy, ratelimit, roles, tokens
 from django_convites.exceptions import (
     ConvitesError,
     InvalidField,
-    InviteQuotaExceeded,
-    NotAllowed,
     error_answer,
 )
 from django_convites.forms import (
     EnableTwoFactorForm,
     IssueInviteForm,
     TwoFactorCodeForm,
+    UseInviteForm,
     ValidateInviteForm,
 )
 from django_convites.net import request_meta
@@ -106,11 +105,14 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormPage):
     def form_valid(self, form: IssueInviteForm) -> HttpResponse:
         try:
             issued = invites.issue_invite(
-                actor=self.request.user, meta=request_meta(self.request), **form.service_arguments()
+                actor=self.request.user,
+                meta=request_meta(self.request),
+                link_base=f"{self.request.scheme}://{self.request.get_host()}",
+                **form.service_arguments(),
             )
         except ConvitesError as error:
             _form_error(form, error)
-            status = 429 if isinstance(error, InviteQuotaExceeded) else 403 if isinstance(error, NotAllowed) else 400
+            status = error.status_code
             return self.render_to_response(self.get_context_data(form=form), status=status)
         context = self.get_context_data(form=self.get_form_class()(user=self.request.user))
         context.update(
@@ -152,6 +154,88 @@ class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormPage):
 
     def form_invalid(self, form: ValidateInviteForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+#: The session key that holds the code of the accept link between its GET and the accept page.
+ACCEPT_SESSION_KEY = "django_convites_invite_code"
+
+
+class AcceptInviteLink(View):
+    """``GET /tokens/convites/aceitar/<codigo>/``, the link of an e-mailed invite: keeps the code in the
+    session and redirects to :class:`AcceptInvitePage`, whose URL has no code, so the code stays out of
+    the browser's history, the page's referrers and the logs of what the page loads (the pattern of
+    Django's ``PasswordResetConfirmView``). It always redirects, even for a code that cannot be used: the
+    page says why. Spends the per-IP budget of invite validations."""
+
+    def get(self, request: HttpRequest, codigo: str) -> HttpResponseBase:
+        wait = ratelimit.INVITE_VALIDATION.hit(request)
+        if wait is not None:
+            response: HttpResponseBase = render(
+                request,
+                "django_convites/login_throttled.html",
+                {"login_path": resolve_url(settings.LOGIN_URL)},
+                status=429,
+            )
+            response["Retry-After"] = str(math.ceil(wait))
+        else:
+            if len(codigo) <= tokens.TOKEN_LENGTH + 16:
+                request.session[ACCEPT_SESSION_KEY] = codigo
+            response = redirect("django_convites:invite-accept")
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+class AcceptInvitePage(NoStoreMixin, FormPage):
+    """``/tokens/convites/aceitar/``: what the invite of the accept link grants, or why it cannot be used
+    (the API's error texts). A logged-in user uses it with one button and goes to ``LOGIN_REDIRECT_URL``;
+    anyone else is offered the login page, which brings them back here."""
+
+    template_name = "django_convites/invite_accept.html"
+    form_class = UseInviteForm
+
+    def code(self) -> str | None:
+        code = self.request.session.get(ACCEPT_SESSION_KEY)
+        return code if isinstance(code, str) else None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.show(self.get_form())
+
+    def show(self, form: Any, error: ConvitesError | None = None) -> HttpResponse:
+        code = self.code()
+        context = self.get_context_data(form=form, login_url=self.login_url())
+        if code is None:
+            context["missing"] = True
+            return self.render_to_response(context, status=400)
+        if error is None:
+            try:
+                invite = invites.validate_invite(code, actor=self.request.user, meta=request_meta(self.request))
+            except ConvitesError as refused:
+                error = refused
+            else:
+                context.update(
+                    invite=invite,
+                    organization=orgs.organization_key(invite.organization_ref),
+                    nuclei=orgs.nucleus_keys(invite.nucleus_refs),
+                )
+        if error is not None:
+            context["error"] = str(error.detail)
+            return self.render_to_response(context, status=error.status_code)
+        return self.render_to_response(context)
+
+    def login_url(self) -> str:
+        return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.request.path})}"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        code = self.code()
+        if code is None or not self.request.user.is_authenticated:
+            return self.show(form)
+        try:
+            invites.use_invite(code, user=self.request.user, meta=request_meta(self.request))
+        except ConvitesError as error:
+            return self.show(form, error)
+        self.request.session.pop(ACCEPT_SESSION_KEY, None)
+        return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormPage):

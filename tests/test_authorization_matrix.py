@@ -330,8 +330,15 @@ def test_every_documented_row_has_a_probe_and_every_probe_a_row() -> None:
 
 
 #: Endpoints outside the matrix: no role decides them (logging in, refreshing with a refresh token,
-#: validating a code, the index).
-OPEN_ENDPOINTS = {"", "auth/token/", "auth/token/refresh/", "auth/token/revoke/", "tokens/validate/"}
+#: validating a code, signing up with an invite, the index).
+OPEN_ENDPOINTS = {
+    "",
+    "auth/token/",
+    "auth/token/refresh/",
+    "auth/token/revoke/",
+    "tokens/validate/",
+    "tokens/<>/registrar/",
+}
 
 
 def test_every_endpoint_of_the_api_is_in_the_matrix() -> None:

@@ -136,6 +136,12 @@ FAILING_VALUES: dict[str, tuple[str, list[object]]] = {
     "django_convites.E043": ("TOTP_LOCKOUT", [59, 86401]),
     "django_convites.E044": ("API_TOKEN_MAX_LIFETIME", [59, 10 * 366 * 86400 + 1, datetime.timedelta(0), "1y"]),
     "django_convites.E045": ("ORGANIZATION_MEMBERS_RESOLVER", ["os.path.nope", "django_convites.conf.SETTING_NAME", 3]),
+    "django_convites.E046": ("SIGNUP_FORM", ["os.path.nope", "django_convites.conf.SETTING_NAME", 3, None]),
+    "django_convites.E047": ("INVITE_SENDER", ["os.path.nope", 3]),
+    "django_convites.E048": (
+        "INVITE_LINK_BASE_URL",
+        ["example.com", "https://example.com/tokens/", "ftp://example.com", "https://a b", 3, ""],
+    ),
 }
 
 
@@ -193,6 +199,7 @@ def test_only_the_host_model_and_sender_keys_are_not_security_checks():
         "NUCLEUS_MODEL",
         "NUCLEUS_ORGANIZATION_FIELD",
         "AUTH_CODE_SENDER",
+        "INVITE_SENDER",
     }
 
 

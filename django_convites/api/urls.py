@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from django_convites.api.views import api_tokens, audit, auth_codes, invites, root, sessions, two_factor
+from django_convites.api.views import api_tokens, audit, auth_codes, invites, root, sessions, signup, two_factor
 
 app_name = "convites_api"
 
@@ -31,6 +31,7 @@ urlpatterns = [
     path("tokens/validate/", invites.InviteValidateView.as_view(), name="invite-validate"),
     path("tokens/<str:ref>/", invites.InviteDetailView.as_view(), name="invite-detail"),
     path("tokens/<str:ref>/use/", invites.InviteUseView.as_view(), name="invite-use"),
+    path("tokens/<str:ref>/registrar/", signup.InviteSignUpView.as_view(), name="invite-signup"),
     path("tokens/<str:ref>/revogar/", invites.InviteRevokeView.as_view(), name="invite-revoke"),
     path("tokens/<str:ref>/logs/", invites.InviteLogsView.as_view(), name="invite-logs"),
 ]

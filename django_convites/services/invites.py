@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +190,31 @@ def email_matches(invite: Invite, email: object) -> bool:
     return isinstance(email, str) and email.strip().casefold() == invite.email.casefold()
 
 
+def accept_link(code: str, link_base: str | None = None) -> str:
+    """The accept link of an invite: ``<base>/<where the pages are mounted>/convites/aceitar/<code>/``.
+    ``INVITE_LINK_BASE_URL`` wins over ``link_base`` (the request's ``https://host``)."""
+    base = app_settings.INVITE_LINK_BASE_URL or link_base
+    if not base:
+        raise ImproperlyConfigured("DJANGO_CONVITES: set INVITE_LINK_BASE_URL to send invites outside a request.")
+    try:
+        path = reverse("django_convites:invite-accept-link", kwargs={"codigo": code})
+    except NoReverseMatch:
+        raise ImproperlyConfigured(
+            "Mount django_convites.urls (the HTML pages) to send invites: their link opens the accept page."
+        ) from None
+    return base.rstrip("/") + path
+
+
+def _send(invite: Invite, code: str, link_base: str | None, meta: RequestMeta | None) -> str:
+    """Hand ``invite`` to ``INVITE_SENDER`` and record ``convite_enviado`` with the channel (never the code
+    or the link). Call inside the transaction that created or renewed the invite."""
+    channel = str(app_settings.INVITE_SENDER(invite, code, accept_link(code, link_base)))[:32]
+    signals.invite_sent.send(
+        sender=Invite, actor=invite.issued_by, target=invite, meta=meta, details={"canal": channel}
+    )
+    return channel
+
+
 def issue_invite(
     *,
     actor: Any,
@@ -197,10 +223,14 @@ def issue_invite(
     nuclei: Iterable[Any] = (),
     expires_at: datetime.datetime | None = None,
     email: str | None = None,
+    link_base: str | None = None,
     meta: RequestMeta | None = None,
 ) -> IssuedInvite:
     """Create an invite for ``target_type``, in ``organization`` and its ``nuclei``, issued by ``actor``;
-    bound to ``email`` when given (a sign-up must use that address, compared case-insensitively).
+    bound to ``email`` when given (a sign-up must use that address, compared case-insensitively), and
+    then sent there by ``INVITE_SENDER`` with its accept link (:func:`accept_link`, from ``link_base``,
+    the site's ``https://host``, unless ``INVITE_LINK_BASE_URL`` is set), inside the transaction: if the
+    sender raises, nothing is created and no quota is spent.
 
     Checks, in order: the actor's role may create invites and grant the target type's role (403); the
     target type, organization, nuclei and expiry are valid (400); the daily quota (429). Nothing is
@@ -252,6 +282,8 @@ def issue_invite(
                     "email_vinculado": bool(bound_to),
                 },
             )
+            if bound_to:
+                _send(invite, code, link_base, meta)
     except InviteQuotaExceeded:
         signals.invite_quota_exceeded.send(sender=Invite, actor=actor, meta=meta, details={"limite": limit})
         raise

@@ -150,6 +150,13 @@ def login(
         if not proved:
             raise _login_failed(user, username, OtpInvalid(), meta)
         two_factor_proved = True
+    return start_session(user, meta=meta, two_factor=two_factor_proved)
+
+
+def start_session(user: Any, *, meta: RequestMeta | None = None, two_factor: bool = False) -> TokenPair:
+    """Open a session (a family and its first pair) for ``user``, whom the caller has authenticated
+    already (a login, or a sign-up that just created them); audited as ``login``. ``two_factor``: a second
+    factor was proved. The session ends ``SESSION_MAX_LIFETIME`` after now, however often it is refreshed."""
     now = timezone.now()
     with transaction.atomic():
         family = SessionFamily.objects.create(
@@ -158,7 +165,7 @@ def login(
             expires_at=now + app_settings.SESSION_MAX_LIFETIME,
             ip=meta.ip if meta else None,
             user_agent=meta.user_agent if meta else "",
-            two_factor=two_factor_proved,
+            two_factor=two_factor,
         )
         pair = _issue_pair(family, user.pk, now)
         signals.login_succeeded.send(sender=SessionFamily, actor=user, target=family, meta=meta, details={})

@@ -98,6 +98,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
                 nuclei=fields.get("nucleos", ()),
                 expires_at=fields.get("data_expiracao"),
                 email=fields.get("email"),
+                link_base=f"{request.scheme}://{request.get_host()}",
                 meta=request_meta(request),
             )
         except InviteQuotaExceeded:

@@ -1,0 +1,125 @@
+"""Sign-up with an invite: a new account, the invite spent for it and a session, in one transaction
+(docs/invites.rst, "Inviting someone new").
+
+The account is made by the ``SIGNUP_FORM`` setting's form; the invite is spent by
+:func:`~django_convites.services.invites.use_invite`, whose one conditional ``UPDATE`` decides between
+concurrent sign-ups and uses; the session is opened by
+:func:`~django_convites.services.sessions.start_session`. ``invite_used`` is sent inside that
+transaction, so what a site's receiver does there (attach the user to the organization, nuclei and role)
+commits or rolls back with the account.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from django_convites import signals
+from django_convites.conf import app_settings
+from django_convites.exceptions import (
+    ConvitesError,
+    InvalidFields,
+    InviteEmailMismatch,
+    InviteExpired,
+    InviteNotFound,
+    InviteRevoked,
+    InviteUsed,
+)
+from django_convites.models import Invite, InviteState
+from django_convites.net import RequestMeta
+from django_convites.services import invites, sessions
+from django_convites.services.sessions import TokenPair
+
+#: The key of a form's errors that belong to no one field, as the API names it (DRF's).
+NON_FIELD_ERRORS = "non_field_errors"
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """What a sign-up made: the new user, the invite spent for them, and their session's first pair."""
+
+    user: Any
+    invite: Invite
+    pair: TokenPair
+
+
+#: The error a use of an invite in each closed state answers (as use_invite does).
+_REFUSALS: dict[InviteState, type[ConvitesError]] = {
+    InviteState.USED: InviteUsed,
+    InviteState.REVOKED: InviteRevoked,
+    InviteState.EXPIRED: InviteExpired,
+}
+
+
+def _refused(error: ConvitesError, invite: Invite | None, meta: RequestMeta | None) -> ConvitesError:
+    """``error``, audited as a failed use (``convite_uso_falhou``) with its code as ``motivo``."""
+    signals.invite_use_failed.send(sender=Invite, actor=None, target=invite, meta=meta, details={"motivo": error.code})
+    return error
+
+
+def _usable_invite(ref: str, code: object, meta: RequestMeta | None) -> Invite:
+    """The invite ``ref`` (and ``code``) name, read without a change, if it can be used now; else the
+    error :func:`~django_convites.services.invites.use_invite` would answer, so that a refused sign-up
+    creates no account at all. The use itself still decides (a concurrent one may win in between)."""
+    if invites.is_code(ref):
+        parsed = invites.parse_code(ref)
+        expected_id = None
+    else:
+        parsed = invites.parse_code(code)
+        try:
+            expected_id = uuid.UUID(ref)
+        except ValueError:
+            raise InviteNotFound() from None
+    invite = Invite.objects.filter(code_digest=parsed.digest).first()
+    if invite is None or (expected_id is not None and invite.pk != expected_id):
+        raise _refused(InviteNotFound(), None, meta)
+    refusal = _REFUSALS.get(invite.state(timezone.now()))
+    if refusal is not None:
+        raise _refused(refusal(), invite, meta)
+    return invite
+
+
+def _form_errors(form: Any) -> dict[str, list[str]]:
+    return {NON_FIELD_ERRORS if name == "__all__" else name: list(messages) for name, messages in form.errors.items()}
+
+
+@sensitive_variables("code", "data", "form")
+def sign_up_with_invite(
+    ref: str, *, code: object = None, data: Mapping[str, Any], meta: RequestMeta | None = None
+) -> SignUp:
+    """Create an account from ``data`` (the ``SIGNUP_FORM`` fields) with the invite ``ref`` names (its
+    code, or its id together with ``code``), spend the invite for it and open its first session.
+
+    Refusals, in order, none of which leaves an account or a spent invite: the invite's errors as
+    :func:`~django_convites.services.invites.use_invite` answers them (400 ``invalid_code_format``, 404,
+    409 ``invite_used``, 410 ``invite_expired`` / ``invite_revoked``); a field unknown to the form or
+    refused by it, the password validators included (400, the field map); an address other than the one
+    the invite is bound to (400 ``invite_email_mismatch``). Anything raised after the account is created
+    (the use losing a race, a site's ``invite_used`` receiver) rolls the account back with the use.
+    """
+    invite = _usable_invite(ref, code, meta)
+    form = app_settings.SIGNUP_FORM(data=data)
+    unknown = sorted(str(key) for key in data if key not in form.fields)
+    if unknown:
+        raise InvalidFields({key: [_("Unknown field.")] for key in unknown})
+    if not form.is_valid():
+        raise InvalidFields(_form_errors(form))
+    if not invites.email_matches(invite, form.cleaned_data.get("email")):
+        raise _refused(InviteEmailMismatch(), invite, meta)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Another sign-up took the same username or address between the form's check and the insert.
+            raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
+        spent = invites.use_invite(ref, user=user, code=code, meta=meta)
+        pair = sessions.start_session(user, meta=meta)
+    return SignUp(user=user, invite=spent, pair=pair)
