@@ -1,0 +1,1 @@
+"""Optional integrations with other Django apps; each imports its app only when it is imported itself."""
