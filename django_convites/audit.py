@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db import models
 
 from django_convites import policy, roles, tokens
@@ -114,9 +115,18 @@ def record_event(signal: DomainSignal, **kwargs: Any) -> None:
         details=kwargs.get("details"),
     )
     if signal.failure:
-        run_despite_rollback(row.save)
+        run_despite_rollback(lambda: _save_failure(row))
     else:
         row.save()
+
+
+def _save_failure(row: AuditEvent) -> None:
+    """Write a failure event after the transaction it was sent in has ended. Its actor may have been made
+    in that transaction and rolled back with it (a sign-up whose use of the invite was refused): the event
+    is then kept without an actor, rather than lost to the foreign key."""
+    if row.actor_id is not None and not get_user_model()._base_manager.filter(pk=row.actor_id).exists():
+        row.actor = None
+    row.save()
 
 
 def events_for(target: Any) -> models.QuerySet[AuditEvent]:

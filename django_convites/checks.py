@@ -24,7 +24,13 @@ OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 TWO_FACTOR_MIDDLEWARE = "django_convites.middleware.TwoFactorMiddleware"
 #: The settings of the app's rate limits, which count in Django's default cache (:mod:`django_convites.ratelimit`).
-THROTTLE_RATES = ("INVITE_VALIDATION_RATE", "LOGIN_RATE", "LOGIN_USERNAME_RATE", "TWO_FACTOR_RATE")
+THROTTLE_RATES = (
+    "INVITE_VALIDATION_RATE",
+    "LOGIN_RATE",
+    "LOGIN_USERNAME_RATE",
+    "TWO_FACTOR_RATE",
+    "INVITE_RESEND_RATE",
+)
 
 #: Setting key -> the id of its own check, read from the declarations (``conf.ConvitesSettings``): for
 #: example ``"MAX_BODY_SIZE" -> "django_convites.E008"``. No two keys share an id.

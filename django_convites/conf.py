@@ -50,6 +50,20 @@ def _check_base_url(value: Any) -> str | None:
     return None
 
 
+#: What ``resolve_url`` turns into a URL: a URL pattern's name (``"home"``, ``"accounts:signup"``), a path
+#: on this site (``"/welcome/"``) or an absolute ``http(s)`` URL; no whitespace, no ``//host`` form.
+_URL_NAME = re.compile(r"[A-Za-z_][\w-]*(:[A-Za-z_][\w-]*)*")
+_URL_PATH = re.compile(r"/(?!/)[^\s\\]*|https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[^\s\\]*)?")
+
+
+def _check_url_or_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not (_URL_NAME.fullmatch(value) or _URL_PATH.fullmatch(value)):
+        return "must be None, a URL pattern name such as 'home', or a path such as '/welcome/'."
+    return None
+
+
 def _check_dotted_path(value: Any, what: str, fits: Callable[[Any], bool]) -> str | None:
     """None when ``value`` is a dotted path to an object that ``fits``; else why not (``what`` it must be)."""
     if not isinstance(value, str):
@@ -432,6 +446,8 @@ class ConvitesSettings:
     INVITES_PER_DAY: Setting[int | None] = Setting(5, "django_convites.E016", _check_optional_count)
     #: DRF rate of invite validations per client IP ("60/minute"); None: not throttled.
     INVITE_VALIDATION_RATE: Setting[str | None] = Setting("60/minute", "django_convites.E017", _check_rate)
+    #: DRF rate of resends of invites (``POST /api/tokens/<ref>/reenviar/``) per user; None: not throttled.
+    INVITE_RESEND_RATE: Setting[str | None] = Setting("10/hour", "django_convites.E049", _check_rate)
     #: The one algorithm access tokens are signed and checked with.
     JWT_ALGORITHM: Setting[str] = Setting("HS256", "django_convites.E020", _check_algorithm)
     #: HS*: the secret (None: derived from SECRET_KEY); RS*/ES*: the private key, PEM.
@@ -507,6 +523,12 @@ class ConvitesSettings:
     SIGNUP_FORM: Setting[type[Any]] = Setting(
         "django_convites.forms.InviteSignUpForm", "django_convites.E046", _check_form_class, _imported
     )
+    #: Where the accept page's sign-up sends the new, logged-in user: a URL pattern name or a path
+    #: (``resolve_url``); None: ``LOGIN_REDIRECT_URL``.
+    SIGNUP_REDIRECT_URL: Setting[str | None] = Setting(None, "django_convites.E050", _check_url_or_name)
+    #: The site's own sign-up page (a URL pattern name or a path), which the accept page links to instead of
+    #: showing its own form; the invite's code stays in the session for it. None: the accept page's form.
+    SIGNUP_URL: Setting[str | None] = Setting(None, "django_convites.E051", _check_url_or_name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"app_settings is read-only: change {SETTING_NAME} (override_settings in tests).")

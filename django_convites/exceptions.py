@@ -166,6 +166,14 @@ class InviteEmailMismatch(ConvitesError):
     default_detail = _("This invite is for another e-mail address.")
 
 
+class InviteNotBound(ConvitesError):
+    """Sending again an invite that is bound to no address: there is no one to send it to."""
+
+    status_code = 409
+    code = "invite_not_bound"
+    default_detail = _("This invite is not bound to an e-mail address: there is nowhere to send it.")
+
+
 class InviteQuotaExceeded(ConvitesError):
     status_code = 429
     code = "invite_quota_exceeded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -146,10 +147,21 @@ class InviteSignUpForm(forms.Form):
         self.email_column = self.email_field if self.email_field in model_fields else None
         if self.username_field != self.email_column:
             length = getattr(self.user_model._meta.get_field(self.username_field), "max_length", None) or 254
-            self.fields["username"] = _TextField(label=_("Username"), max_length=length, strip=True)
-        self.fields["email"] = _EmailField(label=_("E-mail"), max_length=254)
+            self.fields["username"] = _TextField(
+                label=_("Username"),
+                max_length=length,
+                strip=True,
+                widget=forms.TextInput(attrs={"autocomplete": "username"}),
+            )
+        self.fields["email"] = _EmailField(
+            label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        )
         self.fields["password"] = _TextField(
-            label=_("Password"), max_length=4096, strip=False, widget=forms.PasswordInput(render_value=False)
+            label=_("Password"),
+            max_length=4096,
+            strip=False,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=password_validators_help_text_html(),
         )
         self.user: Any = None
 

@@ -113,6 +113,7 @@ class Act(str, enum.Enum):
     CHANGE_SECOND_FACTOR = "change_second_factor"
     REQUEST_AUTH_CODE = "request_auth_code"
     UNLOCK_SECOND_FACTOR = "unlock_second_factor"
+    RESEND_INVITE = "resend_invite"
 
 
 AnyAction = Action | Act
@@ -135,6 +136,9 @@ ROLE_ROW: dict[Act, Action | None] = {
     # Lifting someone's two-factor lockout (the admin's action) is managing their credentials too: the
     # service asks for the whole reach (root and admin) and never lets a user lift their own.
     Act.UNLOCK_SECOND_FACTOR: Action.MANAGE_API_TOKENS,
+    # Sending an invite again (a new code to its bound address) is managing the invite, as revoking it is:
+    # the issuer, or root and admin within their organizations; an API token as for revoking.
+    Act.RESEND_INVITE: Action.REVOKE_INVITE,
 }
 
 #: Actions an API token may never take, whatever its scope: a leaked CI token must not lock its owner

@@ -180,8 +180,10 @@ LOGIN = RateLimit("convites_login", "LOGIN_RATE", client_ip_key)
 LOGIN_USERNAME = RateLimit("convites_login_username", "LOGIN_USERNAME_RATE", posted_username_key)
 #: ``TWO_FACTOR_RATE`` code checks per user, whatever the device (so no device is ever locked).
 TWO_FACTOR = RateLimit("convites_two_factor", "TWO_FACTOR_RATE", user_key)
+#: ``INVITE_RESEND_RATE`` resends of invites per user (whoever's invites they are).
+INVITE_RESEND = RateLimit("convites_invite_resend", "INVITE_RESEND_RATE", user_key)
 
 #: The limits of every login, on the API and on the site: per client IP and per username.
 LOGIN_LIMITS = (LOGIN, LOGIN_USERNAME)
 #: Every limit of the app.
-LIMITS = (INVITE_VALIDATION, LOGIN, LOGIN_USERNAME, TWO_FACTOR)
+LIMITS = (INVITE_VALIDATION, LOGIN, LOGIN_USERNAME, TWO_FACTOR, INVITE_RESEND)

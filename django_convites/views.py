@@ -8,25 +8,32 @@ Mounted with ``path("tokens/", include("django_convites.urls"))``. Templates ext
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import load_backend, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView, View
 from django_otp import login as otp_login
 
 from django_convites import orgs, policy, ratelimit, roles, tokens
+from django_convites.conf import app_settings
 from django_convites.exceptions import (
     ConvitesError,
     InvalidField,
+    InvalidFields,
+    InviteEmailMismatch,
     error_answer,
 )
 from django_convites.forms import (
@@ -37,7 +44,9 @@ from django_convites.forms import (
     ValidateInviteForm,
 )
 from django_convites.net import request_meta
-from django_convites.services import api_tokens, invites, sessions, two_factor
+from django_convites.services import api_tokens, invites, sessions, signup, two_factor
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # FormView is generic in django-stubs only; at run time it takes no subscript
     FormPage = FormView[Any]
@@ -145,15 +154,30 @@ class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormPage):
             form.add_error("codigo", str(error.detail))
             return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
         context = self.get_context_data(form=self.get_form_class()())
-        context.update(
-            invite=invite,
-            organization=orgs.organization_key(invite.organization_ref),
-            nuclei=orgs.nucleus_keys(invite.nucleus_refs),
-        )
+        context.update(invite=invite, **_grants(invite))
         return self.render_to_response(context)
 
     def form_invalid(self, form: ValidateInviteForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _grants(invite: Any) -> dict[str, Any]:
+    """What ``invite`` grants, for ``invite_details.html``: its organization and nuclei by the names of the
+    host's objects (``str()``), the ids of those that no longer exist."""
+    organization = orgs.organization_key(invite.organization_ref)
+    nuclei: list[Any] = orgs.nucleus_keys(invite.nucleus_refs)
+    organization_model, nucleus_model = orgs.organization_model(), orgs.nucleus_model()
+    try:  # a reference stored before the model's key changed may not even be a key of it now
+        if organization is not None and organization_model is not None:
+            found = organization_model._default_manager.filter(pk=organization).first()
+            organization = organization if found is None else str(found)
+        if nuclei and nucleus_model is not None:
+            rows = nucleus_model._default_manager.filter(pk__in=nuclei)
+            names = {orgs.wire_value(row.pk): str(row) for row in rows}
+            nuclei = [names.get(key, key) for key in nuclei]
+    except (ValidationError, ValueError, TypeError):
+        pass
+    return {"organization": organization, "nuclei": nuclei}
 
 
 #: The session key that holds the code of the accept link between its GET and the accept page.
@@ -186,13 +210,22 @@ class AcceptInviteLink(View):
         return response
 
 
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class AcceptInvitePage(NoStoreMixin, FormPage):
     """``/tokens/convites/aceitar/``: what the invite of the accept link grants, or why it cannot be used
-    (the API's error texts). A logged-in user uses it with one button and goes to ``LOGIN_REDIRECT_URL``;
-    anyone else is offered the login page, which brings them back here."""
+    (the API's error texts). A logged-in user uses it with one button and goes to ``LOGIN_REDIRECT_URL``.
+    Anyone else is offered a sign-up and a login link that brings them back here (the code stays in the
+    session across the login). The sign-up is the ``SIGNUP_FORM`` form on this page, or, with
+    ``SIGNUP_URL`` set, a link to the site's own sign-up page. The page's sign-up POST (``registrar`` in
+    the body) creates the account and spends the invite in one transaction, logs the new user in and goes
+    to ``SIGNUP_REDIRECT_URL``; it spends the per-IP budget of invite validations, as the API's sign-up
+    does. The code leaves the session once the invite is used."""
 
     template_name = "django_convites/invite_accept.html"
     form_class = UseInviteForm
+
+    #: The POST field that tells the sign-up form from the accept button.
+    SIGNUP_FIELD = "registrar"
 
     def code(self) -> str | None:
         code = self.request.session.get(ACCEPT_SESSION_KEY)
@@ -201,9 +234,16 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self.show(self.get_form())
 
-    def show(self, form: Any, error: ConvitesError | None = None) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.SIGNUP_FIELD in request.POST:
+            return self.sign_up()
+        return super().post(request, *args, **kwargs)
+
+    def show(
+        self, form: Any, error: ConvitesError | None = None, *, signup_form: Any = None, status: int | None = None
+    ) -> HttpResponse:
         code = self.code()
-        context = self.get_context_data(form=form, login_url=self.login_url())
+        context = self.get_context_data(form=form, login_url=self.login_url(), signup_url=self.signup_url())
         if code is None:
             context["missing"] = True
             return self.render_to_response(context, status=400)
@@ -213,18 +253,21 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
             except ConvitesError as refused:
                 error = refused
             else:
-                context.update(
-                    invite=invite,
-                    organization=orgs.organization_key(invite.organization_ref),
-                    nuclei=orgs.nucleus_keys(invite.nucleus_refs),
-                )
+                context.update(invite=invite, **_grants(invite))
+                if not self.request.user.is_authenticated and context["signup_url"] is None:
+                    initial = {"email": invite.email} if invite.email else {}
+                    context["signup_form"] = signup.signup_form(initial=initial) if signup_form is None else signup_form
         if error is not None:
             context["error"] = str(error.detail)
             return self.render_to_response(context, status=error.status_code)
-        return self.render_to_response(context)
+        return self.render_to_response(context, status=status or 200)
 
     def login_url(self) -> str:
         return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.request.path})}"
+
+    def signup_url(self) -> str | None:
+        target = app_settings.SIGNUP_URL
+        return None if target is None else resolve_url(target)
 
     def form_valid(self, form: Any) -> HttpResponse:
         code = self.code()
@@ -236,6 +279,60 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
             return self.show(form, error)
         self.request.session.pop(ACCEPT_SESSION_KEY, None)
         return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+
+    @method_decorator(sensitive_variables("code", "data", "form"))
+    def sign_up(self) -> HttpResponse:
+        request = self.request
+        button = self.get_form_class()()
+        code = self.code()
+        if code is None or request.user.is_authenticated or self.signup_url() is not None:
+            return self.show(button, status=400)  # a stale form: the page as it is now
+        wait = ratelimit.INVITE_VALIDATION.hit(request)
+        if wait is not None:
+            form = signup.signup_form(request.POST)  # bound, to keep what was typed; not checked
+            form.errors.clear()
+            form.add_error(None, _("Too many attempts. Try again in a minute."))
+            response = self.show(button, signup_form=form, status=429)
+            response["Retry-After"] = str(math.ceil(wait))
+            return response
+        data = request.POST.copy()
+        for name in ("csrfmiddlewaretoken", self.SIGNUP_FIELD):
+            data.pop(name, None)
+        form = signup.signup_form(data)
+        try:
+            account = signup.create_account_with_invite(code, form=form, meta=request_meta(request))
+        except InviteEmailMismatch as error:
+            form.add_error("email" if "email" in form.fields else None, str(error.detail))
+            return self.show(button, signup_form=form, status=error.status_code)
+        except InvalidFields as error:
+            if not form.errors:  # not the form's own errors: a concurrent sign-up took these details
+                for messages in error.errors.values():
+                    form.add_error(None, messages)
+            return self.show(button, signup_form=form, status=error.status_code)
+        except ConvitesError as error:  # the invite (used or revoked meanwhile), or a site's refusal
+            return self.show(button, error)
+        except Exception:
+            # A site's invite_used receiver failed: the account and the use were rolled back.
+            logger.exception("The sign-up with an invite failed; nothing was saved.")
+            form.add_error(None, _("Your account could not be created. Nothing was saved: try again later."))
+            return self.show(button, signup_form=form, status=503)
+        request.session.pop(ACCEPT_SESSION_KEY, None)
+        backend = _backend_of(account.user)
+        if backend is None:  # no backend would load this user into a session: let them log in
+            return redirect(resolve_url(settings.LOGIN_URL))
+        login(request, account.user, backend=backend)
+        return redirect(resolve_url(app_settings.SIGNUP_REDIRECT_URL or settings.LOGIN_REDIRECT_URL))
+
+
+def _backend_of(user: Any) -> str | None:
+    """The dotted path of the first authentication backend that loads ``user`` by its id (as a session
+    does on every request), for :func:`django.contrib.auth.login`; None when none does."""
+    for path in settings.AUTHENTICATION_BACKENDS:
+        backend = load_backend(path)
+        get_user = getattr(backend, "get_user", None)
+        if get_user is not None and get_user(user.pk) is not None:
+            return str(path)
+    return None
 
 
 class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormPage):

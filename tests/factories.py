@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 
+import django
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.core.mail.backends.base import BaseEmailBackend
+from django.test import Client, override_settings
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -255,3 +257,23 @@ def events(name: str, *, newest_first: bool = False) -> list[AuditEvent]:
     """The audit events called ``name``, oldest first (or in the model's order, newest first)."""
     found = AuditEvent.objects.filter(event=name)
     return list(found if newest_first else found.order_by("id"))
+
+
+def mail_backend(dotted: str) -> override_settings:
+    """Settings that send the site's mail through the backend class ``dotted``: ``MAILERS`` on Django 6.1
+    and later (which deprecates ``EMAIL_BACKEND``), ``EMAIL_BACKEND`` before. A decorator or a context."""
+    if django.VERSION >= (6, 1):
+        return override_settings(MAILERS={"default": {"BACKEND": dotted}})
+    return override_settings(EMAIL_BACKEND=dotted)
+
+
+class RefusingMailBackend(BaseEmailBackend):
+    """A mail server that is down: every send raises, as smtplib does when nothing listens."""
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("no mail server here")
+
+
+def mail_server_down() -> override_settings:
+    """Settings whose mail server is down (a decorator or a context)."""
+    return mail_backend("tests.factories.RefusingMailBackend")

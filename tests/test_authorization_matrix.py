@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.urls import URLPattern, get_resolver
 from rest_framework.test import APIClient
 
+from django_convites.models import Invite
 from tests.factories import bearer, browser_as, issue, jwt_login, make_api_token, make_user
 from tests.hostapp.models import Organization
 
@@ -217,6 +219,19 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     return allowed
 
 
+@probe("invite.resend")
+def _(world: World, client: APIClient, actor: str, target: str) -> bool:
+    invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
+    Invite.objects.filter(pk=invite.pk).update(email="convidado@example.com")
+    mail.outbox.clear()
+    allowed = passed(client.post(f"/api/tokens/{invite.pk}/reenviar/"))
+    digest = invite.code_digest
+    invite.refresh_from_db()
+    assert (invite.code_digest != digest) is allowed, "a refused resend changed the code, or an allowed one did not"
+    assert len(mail.outbox) == int(allowed), "a refused resend sent mail, or an allowed one did not"
+    return allowed
+
+
 @probe("invite.logs")
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     invite = issue(world.issuer(actor, target), organization=world.organization(target).pk, direct=True).invite
@@ -363,6 +378,7 @@ def test_matrix_cell(action: str, role: str, convites_settings: Any) -> None:
         LOGIN_RATE=None,
         LOGIN_USERNAME_RATE=None,
         TWO_FACTOR_RATE=None,
+        INVITE_RESEND_RATE=None,
     )
     world = World()
     row = MATRIX[action]

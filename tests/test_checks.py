@@ -142,6 +142,12 @@ FAILING_VALUES: dict[str, tuple[str, list[object]]] = {
         "INVITE_LINK_BASE_URL",
         ["example.com", "https://example.com/tokens/", "ftp://example.com", "https://a b", 3, ""],
     ),
+    "django_convites.E050": (
+        "SIGNUP_REDIRECT_URL",
+        ["", "//evil.example.com/", "bem vindo", "ftp://example.com/", "javascript:alert(1)", "/a b/", 3],
+    ),
+    "django_convites.E051": ("SIGNUP_URL", ["", "//evil.example.com/signup/", "accounts signup", ["signup"], 7]),
+    "django_convites.E049": ("INVITE_RESEND_RATE", ["10/fortnight", "0/hour", 10, ""]),
 }
 
 
@@ -257,7 +263,7 @@ def test_a_development_site_with_debug_on_is_not_warned():
 
 
 def test_the_warning_names_only_the_throttles_that_are_on(convites_settings):
-    convites_settings(INVITE_VALIDATION_RATE=None, LOGIN_USERNAME_RATE=None)
+    convites_settings(INVITE_VALIDATION_RATE=None, LOGIN_USERNAME_RATE=None, INVITE_RESEND_RATE=None)
     with override_settings(DEBUG=False, CACHES=LOCMEM):
         (warning,) = checks.check_throttle_cache()
     assert "(LOGIN_RATE, TWO_FACTOR_RATE)" in warning.msg

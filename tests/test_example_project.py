@@ -6,6 +6,7 @@ they import the same ``django_convites`` these tests import.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 import django_convites
+from tests.invites import INVITE_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE_PY = REPO_ROOT / "example_project" / "manage.py"
@@ -303,15 +305,11 @@ def get(url: str) -> tuple[int, str, bytes]:
         return error.code, error.headers.get_content_type(), error.read()
 
 
-@pytest.fixture
-def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
-    """The example project served by ``runserver`` on a free port; yields its base URL."""
+@contextlib.contextmanager
+def serving(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``runserver`` on a free port with ``env``, its output in ``log_path``; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "runserver.log"
-    # Debug off: with DEBUG on, Django answers an unmatched URL with its technical 404 page and never
-    # calls handler404. Debug off needs a secret key of its own.
-    env = {**site.env, **DEBUG_OFF}
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [sys.executable, str(MANAGE_PY), "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -342,6 +340,15 @@ def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(site: ExampleSite, tmp_path: Path) -> Iterator[str]:
+    """The example project served by ``runserver`` on a free port; yields its base URL."""
+    # Debug off: with DEBUG on, Django answers an unmatched URL with its technical 404 page and never
+    # calls handler404. Debug off needs a secret key of its own.
+    with serving({**site.env, **DEBUG_OFF}, tmp_path / "runserver.log") as base:
+        yield base
 
 
 def test_runserver_serves_the_json_api_and_json_errors(server: str) -> None:
@@ -376,6 +383,56 @@ def test_demo_convite_walks_an_invite_through_its_life(site: ExampleSite) -> Non
         " 'nuclei': sorted(n.nome for n in u.nucleos.all()), 'role': role_of(u).value}))",
     )
     assert member == {"orgs": ["organizacao-demo"], "nuclei": ["Núcleo Norte", "Núcleo Sul"], "role": "usuario"}
+
+
+def test_demo_convite_with_an_address_mails_the_invite_to_email_file_path(site: ExampleSite, tmp_path: Path) -> None:
+    mail_dir = tmp_path / "sent_emails"
+    env = {**site.env, "EMAIL_FILE_PATH": str(mail_dir)}
+    output = manage(env, "demo_convite", "--email", "nova@example.com", "--base-url", "http://127.0.0.1:8123")
+    (mail_file,) = mail_dir.iterdir()
+    assert f"2. the mail is in {mail_file}." in output
+    message = mail_file.read_text(encoding="utf-8")
+    assert "To: nova@example.com" in message
+    (code,) = re.findall(r"http://127\.0\.0\.1:8123/tokens/convites/aceitar/(cvi_\w+)/", message)
+    assert code not in output  # the command leaves the code to the mail
+    state = shell_json(
+        env,
+        "import json\n"
+        "from django_convites.models import Invite\n"
+        "print(json.dumps([[i.email, i.state().value] for i in Invite.objects.filter(email='nova@example.com')]))",
+    )
+    assert state == [["nova@example.com", "novo"]]
+
+
+SIGNUP_12345 = """
+import json
+from django.contrib.auth import get_user_model
+from django_convites.exceptions import InvalidFields
+from demo.models import Organizacao
+from django_convites.services import invites, signup
+gestor = get_user_model().objects.get(username="gestor")
+organization = Organizacao.objects.get(slug="organizacao-demo")
+code = invites.issue_invite(actor=gestor, target_type="associado", organization=organization.pk).code
+answer = {}
+try:
+    signup.sign_up_with_invite(code, data={"username": "fraca", "email": "fraca@example.com", "password": "12345"})
+except InvalidFields as error:
+    answer["refused"] = error.errors
+answer["created"] = get_user_model().objects.filter(username="fraca").exists()
+made = signup.sign_up_with_invite(
+    code, data={"username": "forte", "email": "forte@example.com", "password": "uma senha longa e boa 42"}
+)
+answer["member_of"] = [o.slug for o in made.user.organizacoes.all()]
+print(json.dumps(answer))
+"""
+
+
+def test_the_example_project_refuses_a_sign_up_with_12345(site: ExampleSite) -> None:
+    answer = shell_json(site.env, SIGNUP_12345)
+    assert answer["created"] is False
+    assert set(answer["refused"]) == {"password"}
+    assert len(answer["refused"]["password"]) == 3  # too short, too common, entirely numeric
+    assert answer["member_of"] == ["organizacao-demo"]  # a valid password then signs up, and the receiver runs
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -414,22 +471,7 @@ def test_the_seed_curl_for_invite_creation_gets_201(site: ExampleSite, server: s
     assert re.search(r"^X-Convites-Restantes: [0-4]$", head, flags=re.MULTILINE), head
     assert "Cache-Control: no-store" in head
     invite = json.loads(body)
-    assert set(invite) == {
-        "id",
-        "codigo",
-        "tipo_destino",
-        "organizacao",
-        "nucleos",
-        "estado",
-        "email",
-        "data_expiracao",
-        "criado_em",
-        "gerado_por",
-        "usado_em",
-        "usado_por",
-        "revogado_em",
-        "revogado_por",
-    }
+    assert set(invite) == {*INVITE_FIELDS, "codigo"}
     assert (invite["tipo_destino"], invite["estado"], invite["organizacao"]) == ("associado", "novo", None)
     validated = curl(
         "-X",

@@ -9,13 +9,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail.backends.base import BaseEmailBackend
-from django.test import override_settings
 
 from django_convites.exceptions import InviteRevoked
 from django_convites.models import AuditEvent, Invite, InviteQuota
 from django_convites.services import invites
-from tests.factories import browser_as, events, issue
+from tests.factories import browser_as, events, issue, mail_server_down
 from tests.invites import URL
 
 pytestmark = pytest.mark.django_db
@@ -99,13 +97,6 @@ def test_the_admin_lists_and_searches_the_address(client, users):
 # -- sending: INVITE_SENDER -------------------------------------------------------------------------------
 
 
-class RefusingBackend(BaseEmailBackend):
-    """A mail server that is down."""
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("no mail server here")
-
-
 def sent_to(address):
     return [message for message in mail.outbox if message.to == [address]]
 
@@ -143,7 +134,7 @@ def test_the_link_starts_with_the_configured_base_url(api_client, users, convite
     assert link_in(mail.outbox[0])[0] == f"https://convites.example.org/tokens/convites/aceitar/{code}/"
 
 
-@override_settings(EMAIL_BACKEND="tests.test_invite_email.RefusingBackend")
+@mail_server_down()
 def test_a_mail_server_that_is_down_refuses_the_invite_and_stores_nothing(api_client, users):
     response = create(api_client, users["gestor"], {"tipo_destino": "associado", "email": "ana@example.com"})
     assert response.status_code == 503, response.content

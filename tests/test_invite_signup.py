@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,8 +19,9 @@ from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent, Invite, SessionFamily
 from django_convites.services import invites, signup
 from tests.factories import api_as, bearer, events, expire, issue, make_user
-from tests.invites import error_of
+from tests.invites import assert_nothing_written, error_of, new_users
 from tests.parallel import api_error, race
+from tests.schema import api_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +45,6 @@ def body(username: str = "ana", email: str = "ana@example.com", password: str = 
 
 def post(ref: Any, data: Any, client: APIClient | None = None) -> Any:
     return (client or APIClient()).post(url(ref), data, format="json")
-
-
-def new_users() -> Any:
-    return get_user_model()._default_manager.exclude(username__in=["root", "admin", "gestor", "usuario"])
-
-
-def assert_nothing_written(invite: Invite) -> None:
-    invite.refresh_from_db()
-    assert invite.used_at is None and invite.used_by_id is None
-    assert not new_users().exists()
-    assert not SessionFamily.objects.exists()
-    assert not AuditEvent.objects.filter(event__in=["convite_usado", "login"]).exists()
 
 
 @pytest.fixture
@@ -350,26 +335,8 @@ def test_no_code_or_password_reaches_the_audit_log_or_the_logs(users, caplog):
 # -- the schema -------------------------------------------------------------------------------------------
 
 
-#: Prints the app's OpenAPI schema as JSON: drf-spectacular must be the schema class before any view is
-#: imported (its decorators subclass the class of that moment), so this runs in a fresh interpreter.
-SCHEMA_SCRIPT = """
-import json, os, django
-os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-import tests.settings
-tests.settings.REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
-django.setup()
-from drf_spectacular.generators import SchemaGenerator
-schema = SchemaGenerator(urlconf="django_convites.api.urls").get_schema(request=None, public=True)
-print(json.dumps(schema, default=str))
-"""
-
-
 def test_the_openapi_schema_documents_the_endpoint():
-    env = {**os.environ, "DATABASE_URL": "sqlite://:memory:"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCHEMA_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    schema = json.loads(done.stdout)
+    schema = api_schema()
     operation = schema["paths"]["/tokens/{ref}/registrar/"]["post"]
     assert operation["operationId"] == "convites_registrar"
     request = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -429,3 +396,21 @@ def test_30_parallel_uses_and_sign_ups_have_one_winner(convites_settings):
     assert invite.used_by in [*members, *created]
     assert (len(created) == 1) is (invite.used_by in created)
     assert AuditEvent.objects.filter(event="convite_usado").count() == 1
+
+
+def test_a_refused_use_after_the_account_was_made_keeps_its_failure_event_without_the_rolled_back_user(users, caplog):
+    # The issuer lost the right to issue the invite without the receiver that would revoke it: the sign-up
+    # passes the first look, creates the account, and the use then refuses and withdraws the invite.
+    issued = issue(users["gestor"])
+    get_user_model()._default_manager.filter(pk=users["gestor"].pk).update(is_active=False)
+    with caplog.at_level(logging.ERROR, logger="django_convites"):
+        response = post(issued.code, body())
+    error_of(response, 410, "invite_revoked")
+    assert not new_users().exists()
+    (failed,) = events("convite_uso_falhou")
+    assert (failed.actor_id, failed.target_id, failed.details["motivo"]) == (
+        None,
+        str(issued.invite.pk),
+        "invite_revoked",
+    )
+    assert not [record for record in caplog.records if "bookkeeping" in record.getMessage()]

@@ -76,3 +76,9 @@ class TwoFactorThrottle(RateLimitThrottle):
     """``TWO_FACTOR_RATE`` code checks per user (whatever the device, so no device is locked out)."""
 
     limit = ratelimit.TWO_FACTOR
+
+
+class InviteResendThrottle(RateLimitThrottle):
+    """``INVITE_RESEND_RATE`` resends of invites per user."""
+
+    limit = ratelimit.INVITE_RESEND

@@ -33,5 +33,6 @@ urlpatterns = [
     path("tokens/<str:ref>/use/", invites.InviteUseView.as_view(), name="invite-use"),
     path("tokens/<str:ref>/registrar/", signup.InviteSignUpView.as_view(), name="invite-signup"),
     path("tokens/<str:ref>/revogar/", invites.InviteRevokeView.as_view(), name="invite-revoke"),
+    path("tokens/<str:ref>/reenviar/", invites.InviteResendView.as_view(), name="invite-resend"),
     path("tokens/<str:ref>/logs/", invites.InviteLogsView.as_view(), name="invite-logs"),
 ]

@@ -30,15 +30,17 @@ from django_convites.exceptions import (
     InvalidCodeFormat,
     InvalidField,
     InviteExpired,
+    InviteNotBound,
     InviteNotFound,
     InviteQuotaExceeded,
     InviteRevoked,
+    InviteUndeliverable,
     InviteUsed,
     NotAllowed,
 )
 from django_convites.models import AuditEvent, Invite, InviteQuota, InviteState
 from django_convites.net import RequestMeta
-from django_convites.policy import Subject
+from django_convites.policy import Act, Subject
 from django_convites.roles import Action, Reach
 
 #: The longest address an invite may be bound to (RFC 5321's limit, Django's ``EmailField`` default).
@@ -205,12 +207,18 @@ def accept_link(code: str, link_base: str | None = None) -> str:
     return base.rstrip("/") + path
 
 
-def _send(invite: Invite, code: str, link_base: str | None, meta: RequestMeta | None) -> str:
+def _send(
+    invite: Invite,
+    code: str,
+    link_base: str | None,
+    meta: RequestMeta | None,
+    extra: dict[str, Any] | None = None,
+) -> str:
     """Hand ``invite`` to ``INVITE_SENDER`` and record ``convite_enviado`` with the channel (never the code
-    or the link). Call inside the transaction that created or renewed the invite."""
+    or the link), and ``extra`` details. Call inside the transaction that created or renewed the invite."""
     channel = str(app_settings.INVITE_SENDER(invite, code, accept_link(code, link_base)))[:32]
     signals.invite_sent.send(
-        sender=Invite, actor=invite.issued_by, target=invite, meta=meta, details={"canal": channel}
+        sender=Invite, actor=invite.issued_by, target=invite, meta=meta, details={"canal": channel, **(extra or {})}
     )
     return channel
 
@@ -356,7 +364,12 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
         )
         raise error
     with transaction.atomic():
-        spent = Invite.objects.open_at(now).filter(pk=invite.pk).update(used_at=now, used_by=user)
+        # The code is part of the condition: a code replaced by a resend in the meantime spends nothing.
+        spent = (
+            Invite.objects.open_at(now)
+            .filter(pk=invite.pk, code_digest=parsed.digest)
+            .update(used_at=now, used_by=user)
+        )
         if spent:
             invite.used_at, invite.used_by = now, user
             signals.invite_used.send(
@@ -370,7 +383,10 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
             )
             return invite
     invite.refresh_from_db()
-    error = _unusable(invite, now, validating=False) or InviteUsed()
+    if invite.code_digest != parsed.digest:
+        error = InviteNotFound()  # sent again with a new code: this one names no invite any more
+    else:
+        error = _unusable(invite, now, validating=False) or InviteUsed()
     signals.invite_use_failed.send(sender=Invite, actor=user, target=invite, meta=meta, details={"motivo": error.code})
     raise error
 
@@ -464,7 +480,7 @@ def _new_invite(issuer: Any, organization_key: Any) -> Subject:
     )
 
 
-def _check_may_act(user: Any, invite: Invite, action: Action) -> str | None:
+def _check_may_act(user: Any, invite: Invite, action: policy.AnyAction) -> str | None:
     """Why ``user`` may not perform ``action`` on ``invite`` (a reason), or None when they may."""
     decision = policy.decide(user, action, subject(invite))
     return None if decision else decision.reason
@@ -489,6 +505,90 @@ def revoke_invite(ref: str, *, actor: Any, meta: RequestMeta | None = None) -> I
             return invite
     invite.refresh_from_db()
     raise InviteUsed() if invite.used_at is not None else InviteRevoked(status=409)
+
+
+@dataclass(frozen=True)
+class ResentInvite:
+    """An invite sent again: the invite with its new code's digest, and the channel the sender named. The
+    new code itself went to the bound address only, and is kept nowhere."""
+
+    invite: Invite
+    channel: str
+
+
+def _closed(invite: Invite, now: datetime.datetime) -> ConvitesError | None:
+    """Why ``invite`` cannot be sent again (as revoking or using it answers), or None while it is open."""
+    state = invite.state(now)
+    if state is InviteState.USED:
+        return InviteUsed()
+    if state is InviteState.REVOKED:
+        return InviteRevoked(status=409)
+    if state is InviteState.EXPIRED:
+        return InviteExpired()
+    return None
+
+
+def resend_invite(
+    ref: str, *, actor: Any, link_base: str | None = None, meta: RequestMeta | None = None
+) -> ResentInvite:
+    """Send the invite ``ref`` names (id or code) again to the address it is bound to, with a new code.
+
+    Only the new code's digest is stored, so the old code and its link stop working when this commits,
+    and the new link leads to the same invite (same id, expiry, organization). Nothing counts against
+    the daily quota. The row is locked (``SELECT ... FOR UPDATE``) from the checks to the commit, so of
+    concurrent resends each mails a code and only the last one committed works, and a use racing a
+    resend either spends the invite before it (the resend then answers 409) or finds its code replaced.
+
+    Checks, in order: the role may resend at all (403, before any lookup); the ref (400
+    ``invalid_code_format``, 404); then, on the locked row, the policy for this invite (403: its issuer,
+    or root and admin within their organizations); that it is open (409 ``invite_used`` or
+    ``invite_revoked``, 410 ``invite_expired``) and bound to an address (409 ``invite_not_bound``); and
+    that its issuer may still issue it (otherwise it is withdrawn, as its use would withdraw it, and the
+    answer is 409 ``invite_revoked``). A refusal changes nothing else and mails nothing. If the sender
+    raises, nothing changes and the old code keeps working (the default sender's
+    :class:`InviteUndeliverable` is 503). ``convite_enviado`` names the issuer as its actor and records
+    the channel (``canal``), ``reenvio: true`` and who asked (``solicitante``, a user id).
+    """
+    if policy.reach(actor, Act.RESEND_INVITE) is Reach.NONE:
+        raise _deny(actor, meta, "reenviar", "role")
+    ref_invite = find_invite(ref)
+    now = timezone.now()
+    code = tokens.generate(tokens.Kind.INVITE)
+    channel, withdrawn = "", None
+    try:
+        with transaction.atomic():
+            invite = Invite.objects.select_for_update().filter(pk=ref_invite.pk).first()
+            if invite is None:
+                raise InviteNotFound()
+            reason = _check_may_act(actor, invite, Act.RESEND_INVITE)
+            if reason:
+                raise _deny(actor, meta, "reenviar", reason, invite)
+            closed = _closed(invite, now)
+            if closed is not None:
+                raise closed
+            if not invite.email:
+                raise InviteNotBound()
+            withdrawn = _issuer_problem(invite)
+            if withdrawn is None:
+                invite.code_digest = tokens.digest(code)
+                Invite.objects.filter(pk=invite.pk).update(code_digest=invite.code_digest)
+                extra = {"reenvio": True, "solicitante": _user_id(actor)}
+                channel = _send(invite, code, link_base, meta, extra)
+            else:
+                # Its use would be refused and the invite withdrawn: withdraw it now (committed), mail nothing.
+                _withdraw(invite, withdrawn, now, meta)
+    except InviteUndeliverable:
+        raise InviteUndeliverable(
+            _("The invite could not be sent again; its code has not changed. Try again later.")
+        ) from None
+    if withdrawn is not None:
+        raise InviteRevoked(status=409)
+    return ResentInvite(invite=invite, channel=channel)
+
+
+def _user_id(user: Any) -> Any:
+    """``user``'s primary key as JSON keeps it (a UUID as text)."""
+    return user.pk if isinstance(user.pk, int) else str(user.pk)
 
 
 def invites_visible_to(user: Any, *, state: InviteState | str | None = None) -> QuerySet[Invite]:

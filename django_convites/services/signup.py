@@ -7,6 +7,9 @@ concurrent sign-ups and uses; the session is opened by
 :func:`~django_convites.services.sessions.start_session`. ``invite_used`` is sent inside that
 transaction, so what a site's receiver does there (attach the user to the organization, nuclei and role)
 commits or rolls back with the account.
+
+:func:`create_account_with_invite` is the part without the session, for the accept page, which logs the
+new user in to a Django session instead; :func:`sign_up_with_invite` (the API) adds the JWT session.
 """
 
 from __future__ import annotations
@@ -39,6 +42,14 @@ from django_convites.services.sessions import TokenPair
 
 #: The key of a form's errors that belong to no one field, as the API names it (DRF's).
 NON_FIELD_ERRORS = "non_field_errors"
+
+
+@dataclass(frozen=True)
+class Account:
+    """What :func:`create_account_with_invite` made: the new user and the invite spent for them."""
+
+    user: Any
+    invite: Invite
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,44 @@ def _form_errors(form: Any) -> dict[str, list[str]]:
     return {NON_FIELD_ERRORS if name == "__all__" else name: list(messages) for name, messages in form.errors.items()}
 
 
+def signup_form(data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """An instance of the ``SIGNUP_FORM`` setting's form class, bound to ``data`` (unbound without)."""
+    return app_settings.SIGNUP_FORM(data=data, **kwargs)
+
+
+@sensitive_variables("code", "form")
+def create_account_with_invite(ref: str, *, code: object = None, form: Any, meta: RequestMeta | None = None) -> Account:
+    """Create the account a bound ``SIGNUP_FORM`` ``form`` describes with the invite ``ref`` names (its
+    code, or its id together with ``code``) and spend the invite for it, in one transaction; no session.
+
+    Refusals, in order, none of which leaves an account or a spent invite: the invite's errors as
+    :func:`~django_convites.services.invites.use_invite` answers them; the form's errors (400
+    :class:`~django_convites.exceptions.InvalidFields`, the field map; ``form.errors`` holds them too); an
+    address other than the one the invite is bound to (400 ``invite_email_mismatch``); an account with the
+    same details made by a concurrent sign-up (400, a non-field error). Anything raised after the account
+    is created (the use losing a race, a site's ``invite_used`` receiver) rolls the account back with the
+    use.
+    """
+    return _create_account(_usable_invite(ref, code, meta), ref, code, form, meta)
+
+
+@sensitive_variables("code", "form")
+def _create_account(invite: Invite, ref: str, code: object, form: Any, meta: RequestMeta | None) -> Account:
+    if not form.is_valid():
+        raise InvalidFields(_form_errors(form))
+    if not invites.email_matches(invite, form.cleaned_data.get("email")):
+        raise _refused(InviteEmailMismatch(), invite, meta)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Another sign-up took the same username or address between the form's check and the insert.
+            raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
+        spent = invites.use_invite(ref, user=user, code=code, meta=meta)
+    return Account(user=user, invite=spent)
+
+
 @sensitive_variables("code", "data", "form")
 def sign_up_with_invite(
     ref: str, *, code: object = None, data: Mapping[str, Any], meta: RequestMeta | None = None
@@ -104,22 +153,12 @@ def sign_up_with_invite(
     the invite is bound to (400 ``invite_email_mismatch``). Anything raised after the account is created
     (the use losing a race, a site's ``invite_used`` receiver) rolls the account back with the use.
     """
-    invite = _usable_invite(ref, code, meta)
-    form = app_settings.SIGNUP_FORM(data=data)
+    invite = _usable_invite(ref, code, meta)  # an unusable invite is refused before the fields are read
+    form = signup_form(data)
     unknown = sorted(str(key) for key in data if key not in form.fields)
     if unknown:
         raise InvalidFields({key: [_("Unknown field.")] for key in unknown})
-    if not form.is_valid():
-        raise InvalidFields(_form_errors(form))
-    if not invites.email_matches(invite, form.cleaned_data.get("email")):
-        raise _refused(InviteEmailMismatch(), invite, meta)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = form.save()
-        except IntegrityError:
-            # Another sign-up took the same username or address between the form's check and the insert.
-            raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
-        spent = invites.use_invite(ref, user=user, code=code, meta=meta)
-        pair = sessions.start_session(user, meta=meta)
-    return SignUp(user=user, invite=spent, pair=pair)
+        account = _create_account(invite, ref, code, form, meta)
+        pair = sessions.start_session(account.user, meta=meta)
+    return SignUp(user=account.user, invite=account.invite, pair=pair)

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -116,7 +117,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # shared by every process that shares the database. Its table comes with migrate (demo migration 0003).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "demo_cache"}}
 
-AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo passwords are short on purpose
+# Django's four validators, as a real site has them: a sign-up with an invite (the accept page, or
+# POST /api/tokens/<ref>/registrar/) with "12345" is refused. The demo users' own password (demo12345) is
+# set by demo_data, which does not run the validators.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -130,10 +139,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 
 if os.environ.get("EMAIL_FILE_PATH"):
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+    _MAILER = {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": os.environ["EMAIL_FILE_PATH"]},
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    _MAILER = {"BACKEND": "django.core.mail.backends.console.EmailBackend", "OPTIONS": {}}
+if django.VERSION >= (6, 1):
+    # Django 6.1 names its mail backends in MAILERS and deprecates EMAIL_BACKEND.
+    MAILERS = {"default": _MAILER}
+else:
+    EMAIL_BACKEND = _MAILER["BACKEND"]
+    EMAIL_FILE_PATH = _MAILER["OPTIONS"].get("file_path")
 DEFAULT_FROM_EMAIL = "convites@example.com"
 
 REST_FRAMEWORK = {
@@ -164,6 +181,8 @@ DJANGO_CONVITES: dict[str, object] = {
     "ORGANIZATION_MODEL": "demo.Organizacao",
     "NUCLEUS_MODEL": "demo.Nucleo",
     "NUCLEUS_ORGANIZATION_FIELD": "organizacao",
+    # Where the accept page's sign-up sends the new member: the home page, which lists their organizations.
+    "SIGNUP_REDIRECT_URL": "home",
 }
 
 # django-otp's admin would otherwise show every TOTP seed and its QR code (check django_convites.W003).

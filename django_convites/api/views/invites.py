@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.log import log_response
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -21,6 +22,7 @@ from django_convites.api.base import (
 from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
 from django_convites.api.schema import document, query
 from django_convites.api.serializers.audit import AuditEventSerializer
+from django_convites.api.serializers.base import StrictSerializer
 from django_convites.api.serializers.invites import (
     CodeSerializer,
     InviteCreateSerializer,
@@ -31,7 +33,7 @@ from django_convites.api.serializers.invites import (
     UsedInviteSerializer,
     ValidatedInviteSerializer,
 )
-from django_convites.api.throttling import InviteValidationThrottle
+from django_convites.api.throttling import InviteResendThrottle, InviteValidationThrottle
 from django_convites.exceptions import InviteQuotaExceeded
 from django_convites.models import AuditEvent, Invite
 from django_convites.net import request_meta
@@ -172,6 +174,45 @@ class InviteRevokeView(InviteViewMixin, ConvitesAPIView):
     def post(self, request: Request, ref: str) -> Response:
         invite = invites.revoke_invite(ref, actor=request.user, meta=request_meta(request))
         return Response(RevokedInviteSerializer(invite).data)
+
+
+class ResendSerializer(StrictSerializer):
+    """The body of ``POST /api/tokens/<ref>/reenviar/``: nothing (``{}`` or none); any key is a 400."""
+
+
+class ResentInviteSerializer(InviteSerializer):
+    """The 200 of ``POST /api/tokens/<ref>/reenviar/``: the invite as ``GET`` shows it and the channel it
+    went by. Never the new code: that went to the bound address only."""
+
+    canal = serializers.SerializerMethodField()
+
+    class Meta(InviteSerializer.Meta):
+        fields = [*InviteSerializer.Meta.fields, "canal"]
+        read_only_fields = fields
+
+    def get_canal(self, invite: Invite) -> str:
+        """The channel ``INVITE_SENDER`` named (``email`` for the default)."""
+        channel: str = self.context["channel"]
+        return channel
+
+
+class InviteResendView(InviteViewMixin, ConvitesAPIView):
+    """``POST /api/tokens/<ref>/reenviar/``: send an invite bound to an address again, with a new code
+    (its issuer; root and admin: any, within their organizations). Throttled per user."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [InviteResendThrottle]
+
+    @document(operation_id="convites_reenviar", request=None, responses=ResentInviteSerializer)
+    def post(self, request: Request, ref: str) -> Response:
+        ResendSerializer(data=body_mapping(request)).is_valid(raise_exception=True)
+        resent = invites.resend_invite(
+            ref,
+            actor=request.user,
+            link_base=f"{request.scheme}://{request.get_host()}",
+            meta=request_meta(request),
+        )
+        return Response(ResentInviteSerializer(resent.invite, context={"channel": resent.channel}).data)
 
 
 class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView[AuditEvent]):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -17,7 +19,9 @@ from django_convites.services import invites
 class Command(BaseCommand):
     help = (
         "Walk one invite through its life: the demo gestor issues it for the demo organization and its "
-        "nuclei, an anonymous visitor validates it, and a new account uses it and becomes a member."
+        "nuclei, an anonymous visitor validates it, and a new account uses it and becomes a member. With "
+        "--email, the invite is bound to that address and mailed instead (to the console, or to a file in "
+        "EMAIL_FILE_PATH): open its link in a browser to sign up on the accept page."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,6 +30,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--username", help="Username of the new account (default: convidado-<random>).")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help=f"Its password (default: {DEFAULT_PASSWORD}).")
+        parser.add_argument(
+            "--email",
+            help="Bind the invite to this address and mail it its accept link; the command stops there, and "
+            "the person signs up in a browser.",
+        )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the site is served, which the mailed link starts with (default: http://127.0.0.1:8000).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = get_user_model()._default_manager
@@ -40,9 +54,14 @@ class Command(BaseCommand):
                 target_type=options["target_type"],
                 organization=organization.pk,
                 nuclei=[nucleus.pk for nucleus in nuclei],
+                email=options["email"],
+                link_base=options["base_url"].rstrip("/"),
             )
         except ConvitesError as error:
             raise CommandError(f"gestor could not issue the invite: {error.detail} ({error.code})") from None
+        if options["email"]:
+            self.mailed(issued, organization, nuclei, options)
+            return
         self.step(
             1,
             f"gestor issued an invite for {options['target_type']!r} in {organization} "
@@ -74,6 +93,26 @@ class Command(BaseCommand):
             invites.use_invite(issued.code, user=gestor)
         except ConvitesError as error:
             self.step(4, f"a second use is refused: {error.code}.")
+
+    def mailed(self, issued: invites.IssuedInvite, organization: Organizacao, nuclei: list[Any], options: Any) -> None:
+        """Say where the e-mailed invite went and how to follow its link."""
+        self.step(
+            1,
+            f"gestor issued an invite for {options['target_type']!r} in {organization} "
+            f"({', '.join(n.nome for n in nuclei)}), bound to {issued.invite.email}, and mailed it its link.",
+        )
+        folder = getattr(settings, "EMAIL_FILE_PATH", None)
+        if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" and folder:
+            files = sorted(Path(folder).iterdir(), key=lambda path: path.stat().st_mtime)
+            self.step(2, f"the mail is in {files[-1] if files else folder}.")
+        else:
+            self.step(2, "the mail was printed above (set EMAIL_FILE_PATH to a folder to get it as a file).")
+        self.step(
+            3,
+            f"with the site running at {options['base_url']} (manage.py demo), open the link of the mail "
+            "(.../tokens/convites/aceitar/<code>/) in a browser: sign up on the accept page, and the home "
+            "page shows the new member of the organization and its nuclei.",
+        )
 
     def step(self, number: int, text: str) -> None:
         self.stdout.write(self.style.SUCCESS(f"{number}. {text}"))
