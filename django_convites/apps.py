@@ -16,7 +16,7 @@ class DjangoConvitesConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.models.signals import post_save, pre_save
 
-        from django_convites import audit, signals
+        from django_convites import audit, logfilters, signals
         from django_convites import checks as convites_checks
         from django_convites._db.deferred import flush_after_request
         from django_convites.services import api_tokens, invites, sessions
@@ -29,6 +29,8 @@ class DjangoConvitesConfig(AppConfig):
         checks.register(convites_checks.check_invite_settings, checks.Tags.security)  # E031: the JWT keys
         checks.register(convites_checks.check_throttle_cache, checks.Tags.security, checks.Tags.caches)
         request_finished.connect(flush_after_request, dispatch_uid="django_convites.deferred_writes")
+        # A path may hold an invite's code: Django's request logs get it redacted.
+        logfilters.install()
 
         # One audit row per domain signal; the signals module itself only declares them.
         signals.DomainSignal.connect_every(audit.record_event, dispatch_uid="django_convites.audit")

@@ -174,6 +174,15 @@ class InviteNotBound(ConvitesError):
     default_detail = _("This invite is not bound to an e-mail address: there is nowhere to send it.")
 
 
+class SignUpFailed(ConvitesError):
+    """A sign-up with an invite failed for a reason of the site's (its ``invite_used`` receiver raised):
+    the account and the use were rolled back."""
+
+    status_code = 503
+    code = "signup_failed"
+    default_detail = _("Your account could not be created. Nothing was saved: try again later.")
+
+
 class InviteQuotaExceeded(ConvitesError):
     status_code = 429
     code = "invite_quota_exceeded"
@@ -392,8 +401,9 @@ def error_answer(error: ConvitesError) -> ErrorAnswer:
     if isinstance(error, InvalidFields):
         body.update(error.errors)
     if isinstance(error, (InvalidField, InvalidFields)):
-        body.setdefault("detail", str(_("Invalid input.")))
-        body.setdefault("code", "invalid")
+        # Assigned after the field map: a field named "detail" or "code" never replaces the two keys.
+        body["detail"] = str(_("Invalid input."))
+        body["code"] = "invalid"
     else:
         body.update(detail=str(error.detail), code=error.code)
     headers = {} if error.retry_after is None else {"Retry-After": str(int(error.retry_after))}

@@ -34,6 +34,7 @@ from django_convites.exceptions import (
     InvalidField,
     InvalidFields,
     InviteEmailMismatch,
+    SignUpFailed,
     error_answer,
 )
 from django_convites.forms import (
@@ -204,6 +205,8 @@ class AcceptInviteLink(View):
         else:
             if len(codigo) <= tokens.TOKEN_LENGTH + 16:
                 request.session[ACCEPT_SESSION_KEY] = codigo
+            else:  # no code at all, rather than an earlier link's
+                request.session.pop(ACCEPT_SESSION_KEY, None)
             response = redirect("django_convites:invite-accept")
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
@@ -309,13 +312,11 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
                 for messages in error.errors.values():
                     form.add_error(None, messages)
             return self.show(button, signup_form=form, status=error.status_code)
+        except SignUpFailed as error:  # a site's invite_used receiver failed (logged): nothing was saved
+            form.add_error(None, str(error.detail))
+            return self.show(button, signup_form=form, status=error.status_code)
         except ConvitesError as error:  # the invite (used or revoked meanwhile), or a site's refusal
             return self.show(button, error)
-        except Exception:
-            # A site's invite_used receiver failed: the account and the use were rolled back.
-            logger.exception("The sign-up with an invite failed; nothing was saved.")
-            form.add_error(None, _("Your account could not be created. Nothing was saved: try again later."))
-            return self.show(button, signup_form=form, status=503)
         request.session.pop(ACCEPT_SESSION_KEY, None)
         backend = _backend_of(account.user)
         if backend is None:  # no backend would load this user into a session: let them log in

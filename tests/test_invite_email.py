@@ -199,6 +199,8 @@ def test_the_link_keeps_the_code_in_the_session_and_redirects_without_it(api_cli
 
 def test_a_logged_in_user_accepts_with_one_button(api_client, users, client):
     invite, link = mailed_invite(api_client, users)
+    users["usuario"].email = "ANA@example.com"  # the bound address, in another case
+    users["usuario"].save()
     client.force_login(users["usuario"])
     client.get(link)
     response = client.post("/tokens/convites/aceitar/")
@@ -211,6 +213,21 @@ def test_a_logged_in_user_accepts_with_one_button(api_client, users, client):
     again = client.get("/tokens/convites/aceitar/")
     assert again.status_code == 410  # the validation's answer for a used invite, as on the API
     assert invite["codigo"] not in again.content.decode()
+
+
+def test_a_logged_in_user_with_another_address_cannot_accept_a_bound_invite(api_client, users, client):
+    invite, link = mailed_invite(api_client, users)
+    users["usuario"].email = "outra@example.com"
+    users["usuario"].save()
+    client.force_login(users["usuario"])
+    client.get(link)
+    response = client.post("/tokens/convites/aceitar/")
+    assert response.status_code == 400
+    assert "This invite is for another e-mail address." in response.content.decode()
+    row = Invite.objects.get(pk=invite["id"])
+    assert row.used_at is None and row.used_by is None
+    (failed,) = events("convite_uso_falhou")
+    assert (failed.actor, failed.details) == (users["usuario"], {"motivo": "invite_email_mismatch"})
 
 
 def test_an_unusable_invite_redirects_too_and_the_page_says_why(api_client, users, client):

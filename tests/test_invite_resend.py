@@ -101,6 +101,8 @@ def test_the_issuer_resends_with_a_new_code_and_the_old_one_stops_working(users)
 
 
 def test_the_new_code_spends_the_same_invite_and_the_old_one_spends_nothing(users):
+    users["usuario"].email = ADDRESS  # the invite is bound to this address
+    users["usuario"].save()
     issued = bound(users["admin"])
     invites.resend_invite(str(issued.invite.pk), actor=users["admin"], link_base="http://testserver")
     new_code = mailed_code(mail.outbox[-1])
@@ -265,6 +267,8 @@ def test_api_tokens_need_the_scope_revoking_needs(users):
 
 
 def test_a_used_invite_is_409(users):
+    users["usuario"].email = ADDRESS  # the invite is bound to this address
+    users["usuario"].save()
     issued = bound(users["admin"])
     invites.use_invite(issued.code, user=users["usuario"])
     error_of(resend(api_as(users["admin"]), issued.invite.pk), 409, "invite_used")
@@ -465,7 +469,7 @@ def test_of_parallel_resends_each_mails_a_code_and_only_the_last_committed_works
 def test_a_resend_racing_a_use_never_leaves_a_spent_invite_and_a_mailed_code(convites_settings):
     convites_settings(INVITE_RESEND_RATE=None, INVITE_VALIDATION_RATE=None, INVITES_PER_DAY=None)
     admin = make_user("emissor", role="admin")
-    takers = [make_user(f"u{index}") for index in range(THREADS)]
+    takers = [make_user(f"u{index}", email=ADDRESS) for index in range(THREADS)]  # the bound address
     spent_rounds = resent_rounds = 0
     for _ in range(6):
         issued = bound(admin)

@@ -15,7 +15,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from django_convites import signals, tokens
-from django_convites.exceptions import NotAllowed
+from django_convites.exceptions import NotAllowed, SignUpFailed
+from django_convites.forms import InviteSignUpForm
 from django_convites.models import AuditEvent, Invite, SessionFamily
 from django_convites.services import invites, signup
 from tests.factories import api_as, bearer, events, expire, issue, make_user
@@ -262,12 +263,31 @@ def test_a_host_receiver_that_raises_leaves_no_user_and_a_new_invite(issued):
 
     signals.invite_used.connect(attach, weak=False)
     try:
-        with pytest.raises(HostError):
+        with pytest.raises(SignUpFailed):
             signup.sign_up_with_invite(issued.code, data=body())
     finally:
         signals.invite_used.disconnect(attach)
     assert_nothing_written(issued.invite)
     assert Invite.objects.get().state().value == "novo"
+
+
+def test_over_the_api_a_host_receiver_that_raises_is_503_and_logs_no_code(issued, caplog):
+    def attach(sender: Any, **kwargs: Any) -> None:
+        raise HostError("the host could not attach the member")
+
+    signals.invite_used.connect(attach, weak=False)
+    try:
+        with caplog.at_level(logging.INFO):
+            response = post(issued.code, body())
+    finally:
+        signals.invite_used.disconnect(attach)
+    error_of(response, 503, "signup_failed")
+    assert_nothing_written(issued.invite)
+    assert any(record.exc_info and record.exc_info[0] is HostError for record in caplog.records)
+    secret = issued.code[4:]
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+        assert getattr(record, "request", None) is None or secret not in record.request.get_full_path()
 
 
 def test_a_host_receiver_refusing_is_answered_and_rolls_back(issued):
@@ -398,19 +418,53 @@ def test_30_parallel_uses_and_sign_ups_have_one_winner(convites_settings):
     assert AuditEvent.objects.filter(event="convite_usado").count() == 1
 
 
-def test_a_refused_use_after_the_account_was_made_keeps_its_failure_event_without_the_rolled_back_user(users, caplog):
-    # The issuer lost the right to issue the invite without the receiver that would revoke it: the sign-up
-    # passes the first look, creates the account, and the use then refuses and withdraws the invite.
+def test_a_sign_up_withdraws_an_invite_its_issuer_can_no_longer_grant_and_the_withdrawal_stands(users):
+    # The issuer lost the right without the receiver that would revoke the invite: the sign-up withdraws it
+    # before it makes an account, so the withdrawal commits though the sign-up is refused.
     issued = issue(users["gestor"])
     get_user_model()._default_manager.filter(pk=users["gestor"].pk).update(is_active=False)
+    error_of(post(issued.code, body()), 410, "invite_revoked")
+    assert not new_users().exists()
+    issued.invite.refresh_from_db()
+    assert issued.invite.revoked_at is not None
+    (revoked,) = events("convite_revogado")
+    assert revoked.details == {"motivo": "emissor_inativo"}
+    (failed,) = events("convite_uso_falhou")
+    assert failed.details == {"motivo": "invite_revoked", "causa": "emissor_inativo"}
+
+
+#: The code :class:`SpentMeanwhileForm` spends for someone else while the sign-up makes its account.
+SPENT_MEANWHILE: dict[str, Any] = {}
+
+
+class SpentMeanwhileForm(InviteSignUpForm):
+    """The sign-up form, whose save lets another user spend the invite first: the race a sign-up loses
+    after its account exists, made deterministic."""
+
+    def save(self) -> Any:
+        invites.use_invite(SPENT_MEANWHILE["code"], user=SPENT_MEANWHILE["user"])
+        return super().save()
+
+
+def test_a_use_refused_after_the_account_was_made_keeps_its_failure_event_without_the_rolled_back_user(
+    users, caplog, convites_settings
+):
+    convites_settings(SIGNUP_FORM="tests.test_invite_signup.SpentMeanwhileForm")
+    issued = issue(users["admin"])
+    SPENT_MEANWHILE.update(code=issued.code, user=users["usuario"])
     with caplog.at_level(logging.ERROR, logger="django_convites"):
         response = post(issued.code, body())
-    error_of(response, 410, "invite_revoked")
+    error_of(response, 409, "invite_used")
     assert not new_users().exists()
+    issued.invite.refresh_from_db()
+    assert issued.invite.used_at is None  # the other use rolled back with the account
     (failed,) = events("convite_uso_falhou")
-    assert (failed.actor_id, failed.target_id, failed.details["motivo"]) == (
-        None,
-        str(issued.invite.pk),
-        "invite_revoked",
-    )
+    assert (failed.actor_id, failed.details) == (None, {"motivo": "invite_used"})
     assert not [record for record in caplog.records if "bookkeeping" in record.getMessage()]
+
+
+@pytest.mark.parametrize("key", ["code", "detail"])
+def test_a_body_key_named_like_the_error_keys_keeps_the_error_shape(issued, key):
+    answer = error_of(post(issued.code, {**body(), key: "x"}), 400, "invalid")
+    assert answer["detail"] == "Invalid input."
+    assert_nothing_written(issued.invite)

@@ -29,6 +29,7 @@ from django_convites.exceptions import (
     ConvitesError,
     InvalidCodeFormat,
     InvalidField,
+    InviteEmailMismatch,
     InviteExpired,
     InviteNotBound,
     InviteNotFound,
@@ -334,12 +335,15 @@ def validate_invite(code: object, *, actor: Any = None, meta: RequestMeta | None
     raise error
 
 
-def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | None = None) -> Invite:
+def use_invite(
+    ref: str, *, user: Any, code: object = None, address: str | None = None, meta: RequestMeta | None = None
+) -> Invite:
     """Spend the invite ``ref`` names for ``user``: exactly once, however many requests race for it.
 
-    ``ref`` is the code itself, or the invite's id together with ``code``. Sends ``invite_used`` (with
-    ``invite`` and ``user``) in the transaction of the change, so what a host receiver does there
-    commits or rolls back with the use.
+    ``ref`` is the code itself, or the invite's id together with ``code``. An invite bound to an address
+    is only for a user with that address (400 ``invite_email_mismatch``): ``address``, the one a sign-up
+    just gave, or else the user's e-mail field. Sends ``invite_used`` (with ``invite`` and ``user``) in
+    the transaction of the change, so what a host receiver does there commits or rolls back with the use.
     """
     expected_id = None
     if is_code(ref):
@@ -355,9 +359,15 @@ def use_invite(ref: str, *, user: Any, code: object = None, meta: RequestMeta | 
         error: ConvitesError = InviteNotFound()
         signals.invite_use_failed.send(sender=Invite, actor=user, meta=meta, details={"motivo": error.code})
         raise error
+    if invite.email and not email_matches(invite, address if address is not None else _address_of(user)):
+        error = InviteEmailMismatch()
+        signals.invite_use_failed.send(
+            sender=Invite, actor=user, target=invite, meta=meta, details={"motivo": error.code}
+        )
+        raise error
     now = timezone.now()
-    withdrawn = _issuer_problem(invite)
-    if withdrawn is not None and _withdraw(invite, withdrawn, now, meta):
+    withdrawn = withdraw_if_ungrantable(invite, meta=meta, now=now)
+    if withdrawn is not None:
         error = InviteRevoked()
         signals.invite_use_failed.send(
             sender=Invite, actor=user, target=invite, meta=meta, details={"motivo": error.code, "causa": withdrawn}
@@ -413,6 +423,24 @@ def _issuer_problem(invite: Invite) -> str | None:
         policy.may_grant(issuer, grants, credential=policy.SYSTEM)
     ):
         return "emissor_sem_permissao"
+    return None
+
+
+def _address_of(user: Any) -> str:
+    """``user``'s e-mail address, or "" when the user model has none."""
+    value = getattr(user, user.get_email_field_name(), "") if hasattr(user, "get_email_field_name") else ""
+    return value if isinstance(value, str) else ""
+
+
+def withdraw_if_ungrantable(
+    invite: Invite, *, meta: RequestMeta | None = None, now: datetime.datetime | None = None
+) -> str | None:
+    """Revoke the open ``invite`` if its issuer could no longer issue it, and say why (the ``motivo`` of
+    its ``convite_revogado``); None when the issuer still could, or it was not open. Call it outside a
+    transaction that may roll back (a sign-up's), so that the withdrawal stands."""
+    reason = _issuer_problem(invite)
+    if reason is not None and _withdraw(invite, reason, now or timezone.now(), meta):
+        return reason
     return None
 
 

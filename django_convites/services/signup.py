@@ -14,6 +14,7 @@ new user in to a Django session instead; :func:`sign_up_with_invite` (the API) a
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,11 +35,14 @@ from django_convites.exceptions import (
     InviteNotFound,
     InviteRevoked,
     InviteUsed,
+    SignUpFailed,
 )
 from django_convites.models import Invite, InviteState
 from django_convites.net import RequestMeta
 from django_convites.services import invites, sessions
 from django_convites.services.sessions import TokenPair
+
+logger = logging.getLogger("django_convites")
 
 #: The key of a form's errors that belong to no one field, as the API names it (DRF's).
 NON_FIELD_ERRORS = "non_field_errors"
@@ -94,6 +98,14 @@ def _usable_invite(ref: str, code: object, meta: RequestMeta | None) -> Invite:
     refusal = _REFUSALS.get(invite.state(timezone.now()))
     if refusal is not None:
         raise _refused(refusal(), invite, meta)
+    # Before the sign-up's transaction, so that the withdrawal stands when the sign-up is refused.
+    cause = invites.withdraw_if_ungrantable(invite, meta=meta)
+    if cause is not None:
+        error = InviteRevoked()
+        signals.invite_use_failed.send(
+            sender=Invite, actor=None, target=invite, meta=meta, details={"motivo": error.code, "causa": cause}
+        )
+        raise error
     return invite
 
 
@@ -128,14 +140,21 @@ def _create_account(invite: Invite, ref: str, code: object, form: Any, meta: Req
         raise InvalidFields(_form_errors(form))
     if not invites.email_matches(invite, form.cleaned_data.get("email")):
         raise _refused(InviteEmailMismatch(), invite, meta)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = form.save()
-        except IntegrityError:
-            # Another sign-up took the same username or address between the form's check and the insert.
-            raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
-        spent = invites.use_invite(ref, user=user, code=code, meta=meta)
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    user = form.save()
+            except IntegrityError:
+                # Another sign-up took the same username or address between the form's check and the insert.
+                raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
+            spent = invites.use_invite(ref, user=user, code=code, address=form.cleaned_data.get("email"), meta=meta)
+    except ConvitesError:
+        raise
+    except Exception:
+        # A site's invite_used receiver (or its form's save) failed: the account and the use rolled back.
+        logger.exception("django_convites: a sign-up with an invite failed; nothing was saved")
+        raise SignUpFailed() from None
     return Account(user=user, invite=spent)
 
 

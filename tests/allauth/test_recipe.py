@@ -68,6 +68,8 @@ def test_a_bound_invite_refuses_another_address_and_makes_no_user(bound):
 
 def test_an_invite_used_meanwhile_makes_no_user_and_says_so(bound, users):
     client = opened(bound.code)
+    users["usuario"].email = bound.invite.email  # someone else with the bound address
+    users["usuario"].save()
     invites.use_invite(bound.code, user=users["usuario"])
     response = client.post(SIGN_UP, fields())
     assert "This invite has already been used." in html_of(response)

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from demo.data import DEFAULT_PASSWORD
+from demo.mail import mail_folder
 
 
 def base_url(addrport: str) -> str:
@@ -67,10 +68,8 @@ class Command(BaseCommand):
         ]
         if "drf_spectacular" in settings.INSTALLED_APPS:
             links += [("API docs", f"{url}/api/docs/"), ("OpenAPI", f"{url}/api/schema/")]
-        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
-            mail = f"Mail is written as files to {settings.EMAIL_FILE_PATH}."
-        else:
-            mail = "Mail is printed to this console."
+        folder = mail_folder()
+        mail = f"Mail is written as files to {folder}." if folder else "Mail is printed to this console."
         lines = [
             "",
             self.style.SUCCESS("The django-convites demo is ready."),

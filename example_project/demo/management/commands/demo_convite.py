@@ -4,12 +4,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from demo.data import DEFAULT_PASSWORD, ORGANIZATION_SLUG
+from demo.mail import mail_folder
 from demo.models import Organizacao
 from django_convites.exceptions import ConvitesError
 from django_convites.roles import role_of
@@ -101,8 +101,8 @@ class Command(BaseCommand):
             f"gestor issued an invite for {options['target_type']!r} in {organization} "
             f"({', '.join(n.nome for n in nuclei)}), bound to {issued.invite.email}, and mailed it its link.",
         )
-        folder = getattr(settings, "EMAIL_FILE_PATH", None)
-        if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" and folder:
+        folder = mail_folder()
+        if folder:
             files = sorted(Path(folder).iterdir(), key=lambda path: path.stat().st_mtime)
             self.step(2, f"the mail is in {files[-1] if files else folder}.")
         else:
