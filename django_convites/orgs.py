@@ -151,3 +151,21 @@ def organization_key(stored: str) -> Any:
 def nucleus_keys(stored: Sequence[Any]) -> list[Any]:
     """The wire values of stored nucleus references."""
     return [wire_value(key) for key in stored]
+
+
+def granted_names(organization_ref: str, nucleus_refs: Sequence[Any]) -> dict[str, Any]:
+    """An invite's organization and nuclei for a page (``organization``, ``nuclei``): the host objects'
+    ``str()``, or the key of one that no longer exists."""
+    organization = organization_key(organization_ref)
+    nuclei: list[Any] = nucleus_keys(nucleus_refs)
+    organization_class, nucleus_class = organization_model(), nucleus_model()
+    try:  # a reference stored before the model's key changed may not even be a key of it now
+        if organization is not None and organization_class is not None:
+            found = organization_class._default_manager.filter(pk=organization).first()
+            organization = organization if found is None else str(found)
+        if nuclei and nucleus_class is not None:
+            names = {wire_value(row.pk): str(row) for row in nucleus_class._default_manager.filter(pk__in=nuclei)}
+            nuclei = [names.get(key, key) for key in nuclei]
+    except (ValidationError, ValueError, TypeError):
+        pass
+    return {"organization": organization, "nuclei": nuclei}

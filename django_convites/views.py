@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import load_backend, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.decorators import method_decorator
@@ -155,30 +155,11 @@ class ValidateInvitePage(NoStoreMixin, ThrottledPostMixin, FormPage):
             form.add_error("codigo", str(error.detail))
             return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
         context = self.get_context_data(form=self.get_form_class()())
-        context.update(invite=invite, **_grants(invite))
+        context.update(invite=invite, **orgs.granted_names(invite.organization_ref, invite.nucleus_refs))
         return self.render_to_response(context)
 
     def form_invalid(self, form: ValidateInviteForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-def _grants(invite: Any) -> dict[str, Any]:
-    """What ``invite`` grants, for ``invite_details.html``: its organization and nuclei by the names of the
-    host's objects (``str()``), the ids of those that no longer exist."""
-    organization = orgs.organization_key(invite.organization_ref)
-    nuclei: list[Any] = orgs.nucleus_keys(invite.nucleus_refs)
-    organization_model, nucleus_model = orgs.organization_model(), orgs.nucleus_model()
-    try:  # a reference stored before the model's key changed may not even be a key of it now
-        if organization is not None and organization_model is not None:
-            found = organization_model._default_manager.filter(pk=organization).first()
-            organization = organization if found is None else str(found)
-        if nuclei and nucleus_model is not None:
-            rows = nucleus_model._default_manager.filter(pk__in=nuclei)
-            names = {orgs.wire_value(row.pk): str(row) for row in rows}
-            nuclei = [names.get(key, key) for key in nuclei]
-    except (ValidationError, ValueError, TypeError):
-        pass
-    return {"organization": organization, "nuclei": nuclei}
 
 
 #: The session key that holds the code of the accept link between its GET and the accept page.
@@ -256,7 +237,7 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
             except ConvitesError as refused:
                 error = refused
             else:
-                context.update(invite=invite, **_grants(invite))
+                context.update(invite=invite, **orgs.granted_names(invite.organization_ref, invite.nucleus_refs))
                 if not self.request.user.is_authenticated and context["signup_url"] is None:
                     initial = {"email": invite.email} if invite.email else {}
                     context["signup_form"] = signup.signup_form(initial=initial) if signup_form is None else signup_form
