@@ -388,3 +388,81 @@ def test_contributing_lists_every_tox_environment_and_label() -> None:
 def test_changelog_page_includes_the_changelog() -> None:
     assert ".. include:: ../CHANGELOG.md" in read("changelog.rst")
     assert (ROOT / "CHANGELOG.md").is_file()
+
+
+# -- events.rst ----------------------------------------------------------------------------------------
+
+#: The areas of the event catalogue, in page order.
+EVENT_AREAS = (
+    "Invites",
+    "API tokens",
+    "Sessions and logins",
+    "Two-factor authentication",
+    "Authentication codes",
+    "Webhooks",
+)
+#: Events the test suite declares for itself (tests/urls.py): in the registry, not in the catalogue.
+SUITE_EVENTS = frozenset({"teste_feito", "teste_falhou"})
+
+_EVENT_TERM = re.compile(r"^``([^`\s]+)``$")
+
+
+def app_events() -> dict[str, signals.DomainSignal]:
+    """The domain signals the app declares, by event name."""
+    return {obj.event: obj for obj in vars(signals).values() if isinstance(obj, signals.DomainSignal)}
+
+
+def catalogue_entries() -> list[tuple[str, str]]:
+    """``(event, the entry's text)`` for every entry of the event catalogue, in page order: each area's
+    section is a definition list whose terms are event names in double backticks."""
+    found = sections(read("events.rst"))
+    assert tuple(title for title in found if title != "Event catalogue") == EVENT_AREAS
+    entries: list[tuple[str, str]] = []
+    for area in EVENT_AREAS:
+        lines = found[area].splitlines()
+        starts = [index for index, line in enumerate(lines) if _EVENT_TERM.match(line)]
+        assert starts, f"{area} has no entries"
+        for position, start in enumerate(starts):
+            end = starts[position + 1] if position + 1 < len(starts) else len(lines)
+            match = _EVENT_TERM.match(lines[start])
+            assert match is not None
+            entries.append((match.group(1), "\n".join(lines[start + 1 : end])))
+    return entries
+
+
+def entry_field(entry: str, name: str) -> str:
+    """The first line of a field (``:Target:``...) of a catalogue entry."""
+    found = re.findall(rf"^    :{name}:(.*)$", entry, flags=re.MULTILINE)
+    assert len(found) == 1, f"the entry has {len(found)} {name} fields"
+    return str(found[0]).strip()
+
+
+def documented_details(entry: str) -> set[str]:
+    """The keys the ``:Details:`` field lists, one bullet each (``- ``key``: what it holds``)."""
+    if entry_field(entry, "Details") == "none":
+        return set()
+    listed = entry[entry.index("    :Details:") :]
+    keys = re.findall(r"^        - ``(\w+)``: \S", listed, flags=re.MULTILINE)
+    assert keys, "a Details field that is not 'none' lists its keys"
+    assert len(keys) == len(set(keys)), f"a key is listed twice: {keys}"
+    return set(keys)
+
+
+def test_the_catalogue_has_one_entry_per_event_of_the_registry() -> None:
+    events = [event for event, _ in catalogue_entries()]
+    repeated = sorted({event for event in events if events.count(event) > 1})
+    assert not repeated, f"events with more than one entry: {repeated}"
+    registry = set(signals.REGISTRY) - SUITE_EVENTS
+    assert registry == set(app_events()), "every domain signal of the app is declared in django_convites.signals"
+    assert set(events) == registry
+
+
+@pytest.mark.parametrize("event", sorted(app_events()))
+def test_a_catalogue_entry_documents_its_signals_details_keys_and_failure(event: str) -> None:
+    entries = dict(catalogue_entries())
+    assert event in entries, f"{event} has no entry in docs/events.rst"
+    entry, signal = entries[event], signals.REGISTRY[event]
+    assert documented_details(entry) == set(signal.details)
+    assert entry_field(entry, "Failure event") == ("yes" if signal.failure else "no")
+    assert entry_field(entry, "Target")
+    assert entry_field(entry, "Actor")
