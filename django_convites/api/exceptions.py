@@ -75,7 +75,7 @@ def error_body(exc: exceptions.APIException) -> dict[str, Any]:
     if isinstance(exc, exceptions.ValidationError):
         body: dict[str, Any] = {}
         if isinstance(detail, dict):
-            body.update(detail)
+            body.update({str(key): value for key, value in detail.items()})
             body.setdefault("detail", _("Invalid input."))
             body.setdefault("code", "invalid")
             return body
