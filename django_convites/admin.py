@@ -7,10 +7,14 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import policy, roles
+from django_convites.audit import events_visible_to
 from django_convites.exceptions import ConvitesError
 from django_convites.models import (
     ApiToken,
@@ -21,10 +25,11 @@ from django_convites.models import (
     InviteState,
     SessionFamily,
     TwoFactorLimit,
+    WebhookDelivery,
 )
 from django_convites.models.invites import InviteQuerySet
 from django_convites.net import request_meta
-from django_convites.services import api_tokens, invites, sessions, two_factor
+from django_convites.services import api_tokens, invites, sessions, two_factor, webhooks
 
 if TYPE_CHECKING:
     # ModelAdmin is generic in django-stubs only: at run time it cannot be subscripted.
@@ -69,17 +74,30 @@ def revoke_each(
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ViewOnlyAdmin):
-    """Read-only: audit events are append-only."""
+    """Read-only: audit events are append-only. Each user sees the events the API would show them
+    (:func:`~django_convites.audit.events_visible_to`); search by username, IP, event or target id."""
 
     list_display = ("created_at", "event", "actor", "target_type", "target_id", "ip")
     list_filter = ("event", "target_type", "created_at")
-    search_fields = ("event", "target_id", "ip")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
     show_full_result_count = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return events_visible_to(request.user).select_related("actor")
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return [f"actor__{get_user_model().USERNAME_FIELD}", "ip", "event", "=target_id"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
+
+
+def events_link(obj: Any) -> str:
+    """A link to the audit events whose target is ``obj``, for its admin page."""
+    url = reverse("admin:django_convites_auditevent_changelist")
+    query = urlencode({"target_type": obj.audit_target_type, "target_id": str(obj.pk)})
+    return format_html('<a href="{}?{}">{}</a>', url, query, _("Its audit events"))
 
 
 class InviteStateFilter(admin.SimpleListFilter):
@@ -133,8 +151,13 @@ class InviteAdmin(ViewOnlyAdmin):
         "used_by",
         "revoked_at",
         "revoked_by",
+        "audit_events",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("audit events"))
+    def audit_events(self, invite: Invite) -> str:
+        return events_link(invite)
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         username = get_user_model().USERNAME_FIELD
@@ -179,8 +202,13 @@ class ApiTokenAdmin(ViewOnlyAdmin):
         "revoked_at",
         "revoked_by",
         "rotated_from",
+        "audit_events",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("audit events"))
+    def audit_events(self, token: ApiToken) -> str:
+        return events_link(token)
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["=id", "=prefix", "name", f"user__{get_user_model().USERNAME_FIELD}"]
@@ -225,8 +253,13 @@ class SessionFamilyAdmin(ViewOnlyAdmin):
         "user_agent",
         "revoked_at",
         "revoked_reason",
+        "audit_events",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("audit events"))
+    def audit_events(self, family: SessionFamily) -> str:
+        return events_link(family)
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["=id", "=ip", f"user__{get_user_model().USERNAME_FIELD}"]
@@ -325,4 +358,63 @@ class TwoFactorLimitAdmin(ViewOnlyAdmin):
         # Lifting someone's lockout is managing their credentials: root and admin only.
         return self.has_view_permission(request) and (
             policy.reach(request.user, policy.Act.UNLOCK_SECOND_FACTOR) is roles.Reach.ALL
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ViewOnlyAdmin):
+    """The webhook outbox: what was sent where, what is waiting, and what died with its last error. *Send
+    again* makes the selected deliveries due now, with their attempts counted afresh; a worker sends them
+    (``convites_deliver_webhooks``). Root and admin only, as for reading the events."""
+
+    list_display = (
+        "id",
+        "event",
+        "event_link",
+        "url",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status",
+        "last_error",
+        "delivered_at",
+    )
+    list_filter = ("state", "event", "created_at")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["send_again"]
+    fields = (
+        "id",
+        "event",
+        "event_link",
+        "url",
+        "state",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "last_attempt_at",
+        "leased_until",
+        "delivered_at",
+        "last_status",
+        "last_error",
+        "payload",
+    )
+    readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=id", "=event_id", "event", "url", "last_error"]
+
+    @admin.display(description=_("audit event"))
+    def event_link(self, delivery: WebhookDelivery) -> str:
+        url = reverse("admin:django_convites_auditevent_change", args=[delivery.event_id])
+        return format_html('<a href="{}">#{}</a>', url, delivery.event_id)
+
+    @admin.action(description=_("Send the selected deliveries again"), permissions=["redeliver"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = webhooks.requeue(queryset, actor=request.user)
+        self.message_user(request, _("%(count)d deliveries are due again; a worker sends them.") % {"count": count})
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request) and (
+            policy.reach(request.user, policy.Act.REDELIVER_WEBHOOK) is roles.Reach.ALL
         )

@@ -10,18 +10,21 @@ that must write despite a rollback too (:doc:`/signals`); they live in the priva
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import models, router, transaction
+from django.db.models import Q
 
 from django_convites import policy, roles, tokens
 from django_convites._db import deferred
 from django_convites._db.deferred import run_despite_rollback as run_despite_rollback  # public here
 from django_convites.exceptions import NotAllowed
 from django_convites.models import AuditEvent
+from django_convites.services import webhooks
 
 if TYPE_CHECKING:
     from django_convites.net import RequestMeta
@@ -117,7 +120,18 @@ def record_event(signal: DomainSignal, **kwargs: Any) -> None:
     if signal.failure:
         run_despite_rollback(lambda: _save_failure(row))
     else:
+        _save(row)
+
+
+def _save(row: AuditEvent) -> None:
+    """Write the event, and its webhook deliveries (``WEBHOOKS``) in the same transaction."""
+    endpoints = webhooks.endpoints_for(row.event)
+    if not endpoints:
         row.save()
+        return
+    with transaction.atomic(using=router.db_for_write(AuditEvent), savepoint=False):
+        row.save()
+        webhooks.enqueue(row, endpoints)
 
 
 def _save_failure(row: AuditEvent) -> None:
@@ -126,45 +140,83 @@ def _save_failure(row: AuditEvent) -> None:
     is then kept without an actor, rather than lost to the foreign key."""
     if row.actor_id is not None and not get_user_model()._base_manager.filter(pk=row.actor_id).exists():
         row.actor = None
-    row.save()
+    _save(row)
 
 
 def events_for(target: Any) -> models.QuerySet[AuditEvent]:
     """The access history of one target, newest first."""
     target_type, target_id = target_of(target)
-    return AuditEvent.objects.filter(target_type=target_type, target_id=target_id).order_by("-id")
+    return AuditEvent.objects.filter(target_type=target_type, target_id=target_id)
 
 
-def events_visible_to(
-    user: Any,
-    *,
-    actor_id: Any = None,
-    event: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> models.QuerySet[AuditEvent]:
-    """Events ``user`` may read, filtered: everyone's for root and admin (their organizations' members'
-    when they are confined), otherwise only their own.
+@dataclass(frozen=True)
+class EventFilter:
+    """What a list of events may be narrowed to (the query string of the audit lists): each field None
+    leaves that part open. ``since`` and ``until`` are inclusive."""
+
+    actor_id: Any = None
+    event: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    ip: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, queryset: models.QuerySet[AuditEvent]) -> models.QuerySet[AuditEvent]:
+        wanted = {
+            "actor_id": self.actor_id,
+            "event": self.event,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "ip": self.ip,
+            "created_at__gte": self.since,
+            "created_at__lte": self.until,
+        }
+        return queryset.filter(**{lookup: value for lookup, value in wanted.items() if value is not None})
+
+
+def events_visible_to(user: Any, wanted: EventFilter = EventFilter()) -> models.QuerySet[AuditEvent]:
+    """Events ``user`` may read, narrowed by ``wanted``, newest first: everyone's for root and admin (their
+    organizations' members' when they are confined), otherwise only their own.
 
     Asking for another user's events without the right raises :class:`~django_convites.exceptions.NotAllowed`.
     """
     queryset = AuditEvent.objects.all()
+    actor_id = wanted.actor_id
     if policy.reach(user, policy.Act.READ_AUDIT) is not roles.Reach.ALL:
         if actor_id is not None and actor_id != user.pk:
             raise NotAllowed()
-        actor_id = user.pk
+        wanted = replace(wanted, actor_id=user.pk)
     elif actor_id is not None:
         policy.require(user, policy.Act.READ_AUDIT, policy.Subject(owner_id=actor_id))
     else:
         confined = policy.owned_by_reachable_users(user, field="actor")
         if confined is not None:
             queryset = queryset.filter(confined)
-    if actor_id is not None:
-        queryset = queryset.filter(actor_id=actor_id)
-    if event is not None:
-        queryset = queryset.filter(event=event)
-    if since is not None:
-        queryset = queryset.filter(created_at__gte=since)
-    if until is not None:
-        queryset = queryset.filter(created_at__lte=until)
-    return queryset
+    return wanted.apply(queryset)
+
+
+def iter_events(
+    *, since: datetime | None = None, until: datetime | None = None, chunk: int = 2000
+) -> Iterator[AuditEvent]:
+    """Every event from ``since`` to ``until`` (inclusive; None: open), oldest first, read ``chunk`` rows at a
+    time by their ``(created_at, id)`` position: no long transaction and no server-side cursor, so it runs
+    while the site writes, and through a transaction-pooling connection pooler."""
+    events = EventFilter(since=since, until=until).apply(AuditEvent.objects.all()).order_by("created_at", "id")
+    after: Q | None = None
+    while True:
+        page = list((events.filter(after) if after is not None else events)[:chunk])
+        yield from page
+        if len(page) < chunk:
+            return
+        last = page[-1]
+        after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, id__gt=last.pk)
+
+
+def purge_before(cutoff: datetime, *, batch_size: int = 1000) -> tuple[int, int]:
+    """The retention purge: delete events created before ``cutoff``, and the webhook deliveries of that age
+    that are done (delivered or dead), ``batch_size`` rows per statement; return both counts. Each batch is
+    its own short statement that locks only the rows it deletes, so the site keeps writing events."""
+    events = AuditEvent.objects.purge_before(cutoff, batch_size=batch_size)
+    deliveries = webhooks.purge_finished_before(cutoff, batch_size=batch_size)
+    return events, deliveries

@@ -15,7 +15,9 @@ import datetime
 import functools
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
@@ -23,6 +25,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+
+from django_convites import signals
 
 T = TypeVar("T")
 
@@ -228,6 +232,100 @@ def _check_fernet_keys(value: Any) -> str | None:
     return None
 
 
+def _check_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False."
+
+
+#: The longest webhook URL accepted (the outbox keeps it with each delivery).
+WEBHOOK_URL_MAX_LENGTH = 2000
+#: The shortest webhook secret accepted, in characters.
+WEBHOOK_SECRET_MIN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """One item of ``WEBHOOKS``: where events go, the secrets that sign them (the first is the current one;
+    a second, while receivers move to a new secret) and the events it wants (None: every event)."""
+
+    url: str
+    secrets: tuple[str, ...]
+    events: frozenset[str] | None = None
+
+    def wants(self, event: str) -> bool:
+        return self.events is None or event in self.events
+
+
+def _check_webhook_url(url: Any) -> str | None:
+    if not isinstance(url, str) or not url or len(url) > WEBHOOK_URL_MAX_LENGTH:
+        return f"needs a 'url': a string of at most {WEBHOOK_URL_MAX_LENGTH} characters."
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:
+        return f"has the URL {url!r}, which is not a valid URL."
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return f"has the URL {url!r}: it must start with https:// (or http://) and name a host."
+    if parts.username is not None or parts.password is not None:
+        return "has a URL with a user name or password in it: authenticate the receiver with the secret instead."
+    if parts.fragment or any(char.isspace() or ord(char) < 32 for char in url):
+        return f"has the URL {url!r}, with a fragment or white space in it."
+    return None
+
+
+def _check_webhook_secrets(secret: Any) -> str | None:
+    secrets_ = [secret] if isinstance(secret, str) else secret
+    if (
+        not isinstance(secrets_, (list, tuple))
+        or not 1 <= len(secrets_) <= 2
+        or not all(isinstance(item, str) and len(item) >= WEBHOOK_SECRET_MIN_LENGTH for item in secrets_)
+    ):
+        return (
+            f"needs a 'secret' of at least {WEBHOOK_SECRET_MIN_LENGTH} characters, or a list of two such "
+            "secrets while the receiver moves from one to the other."
+        )
+    if len(set(secrets_)) != len(secrets_):
+        return "lists the same secret twice."
+    return None
+
+
+def _check_webhook_events(events: Any) -> str | None:
+    if events is None:
+        return None
+    if isinstance(events, str) or not isinstance(events, (list, tuple, set, frozenset)) or not events:
+        return "has 'eventos' that is not a non-empty list of event names (leave it out for every event)."
+    unknown = sorted(str(name) for name in events if name not in signals.REGISTRY or name in NEVER_SENT_TO_WEBHOOKS)
+    if unknown:
+        return f"lists {unknown[0]!r} in 'eventos', which is no event a webhook receives (see the event catalogue)."
+    return None
+
+
+def _check_webhooks(value: Any) -> str | None:
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        return "must be a list of endpoints, each a dict with 'url', 'secret' and optionally 'eventos'."
+    seen: set[str] = set()
+    for position, endpoint in enumerate(value):
+        if not isinstance(endpoint, Mapping):
+            return f"item {position} must be a dict with 'url', 'secret' and optionally 'eventos'."
+        unknown = sorted(str(key) for key in endpoint if key not in {"url", "secret", "eventos"})
+        if unknown:
+            return f"item {position} has the unknown key {unknown[0]!r}; use 'url', 'secret' and 'eventos'."
+        for problem in (
+            _check_webhook_url(endpoint.get("url")),
+            _check_webhook_secrets(endpoint.get("secret")),
+            _check_webhook_events(endpoint.get("eventos")),
+        ):
+            if problem:
+                return f"item {position} {problem}"
+        if endpoint["url"] in seen:
+            return f"item {position} repeats the URL {endpoint['url']!r}: one endpoint per URL."
+        seen.add(endpoint["url"])
+    return None
+
+
+#: Events that never go to a webhook: a dead letter must not become a delivery of its own.
+NEVER_SENT_TO_WEBHOOKS = frozenset({"webhook_falhou"})
+
+
 def _duration_between(low: int, high: int, *, whole: bool = False) -> Callable[[Any], str | None]:
     seconds_of = "a whole number of seconds" if whole else "a number of seconds"
 
@@ -289,6 +387,17 @@ def _networks(value: Any) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Ne
     if value is None or isinstance(value, int):
         return value
     return [ipaddress.ip_network(cidr, strict=False) for cidr in value]
+
+
+def _webhook_endpoints(value: Any) -> tuple[WebhookEndpoint, ...]:
+    return tuple(
+        WebhookEndpoint(
+            url=item["url"],
+            secrets=(item["secret"],) if isinstance(item["secret"], str) else tuple(item["secret"]),
+            events=None if item.get("eventos") is None else frozenset(item["eventos"]),
+        )
+        for item in value
+    )
 
 
 # -- declarations ---------------------------------------------------------------------------------------
@@ -364,9 +473,10 @@ class Duration(Setting[T]):
         *,
         optional: bool = False,
         whole: bool = False,
+        security: bool = True,
     ) -> None:
         validate = _duration_between(low, high, whole=whole)
-        super().__init__(default, check_id, _optional(validate) if optional else validate, convert)
+        super().__init__(default, check_id, _optional(validate) if optional else validate, convert, security=security)
         self.low = low
         self.high = high
 
@@ -529,6 +639,32 @@ class ConvitesSettings:
     #: The site's own sign-up page (a URL pattern name or a path), which the accept page links to instead of
     #: showing its own form; the invite's code stays in the session for it. None: the accept page's form.
     SIGNUP_URL: Setting[str | None] = Setting(None, "django_convites.E051", _check_url_or_name)
+
+    #: Where audit events are sent as signed JSON (docs/webhooks.rst): a list of ``{"url", "secret",
+    #: "eventos"}``; ``secret`` may be a list of two while receivers move to a new one; ``eventos`` (optional)
+    #: the event names the endpoint wants. Empty: no webhooks, and no outbox rows are written.
+    WEBHOOKS: Setting[tuple[WebhookEndpoint, ...]] = Setting(
+        [], "django_convites.E052", _check_webhooks, _webhook_endpoints
+    )
+    #: Whether webhook URLs may lead to loopback, private, link-local or other non-public addresses. Off, a
+    #: webhook URL can never be turned into a request to the site's own network.
+    WEBHOOK_ALLOW_PRIVATE_URLS: Setting[bool] = Setting(False, "django_convites.E053", _check_bool)
+    #: How long one webhook request may take, from connecting to the status line.
+    WEBHOOK_TIMEOUT: Setting[datetime.timedelta] = Duration(
+        5, "django_convites.E054", 1, 60, _timedelta, security=False
+    )
+    #: Attempts to deliver one event before it is given up as dead (``webhook_falhou``).
+    WEBHOOK_MAX_ATTEMPTS: Setting[int] = Setting(10, "django_convites.E055", _int_between(1, 50), security=False)
+    #: The wait before the first retry of a failed delivery; it doubles with each attempt (at most a day),
+    #: and each wait is drawn at random between half of it and all of it.
+    WEBHOOK_RETRY_DELAY: Setting[datetime.timedelta] = Duration(
+        30, "django_convites.E056", 1, 3600, _timedelta, security=False
+    )
+    #: Days the audit log keeps events; ``convites_purge_audit`` deletes older ones. None: kept until purged
+    #: with ``--days``.
+    AUDIT_RETENTION_DAYS: Setting[int | None] = Setting(
+        None, "django_convites.E057", _optional(_int_between(1, 36500)), security=False
+    )
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"app_settings is read-only: change {SETTING_NAME} (override_settings in tests).")

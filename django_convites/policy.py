@@ -114,6 +114,7 @@ class Act(str, enum.Enum):
     REQUEST_AUTH_CODE = "request_auth_code"
     UNLOCK_SECOND_FACTOR = "unlock_second_factor"
     RESEND_INVITE = "resend_invite"
+    REDELIVER_WEBHOOK = "redeliver_webhook"
 
 
 AnyAction = Action | Act
@@ -139,6 +140,9 @@ ROLE_ROW: dict[Act, Action | None] = {
     # Sending an invite again (a new code to its bound address) is managing the invite, as revoking it is:
     # the issuer, or root and admin within their organizations; an API token as for revoking.
     Act.RESEND_INVITE: Action.REVOKE_INVITE,
+    # Sending an audit event to the site's webhooks again (the admin's action on the outbox) is for those
+    # who may read that event: root and admin, confined to their organizations' members' events.
+    Act.REDELIVER_WEBHOOK: Action.READ_AUDIT_OF_OTHERS,
 }
 
 #: Actions an API token may never take, whatever its scope: a leaked CI token must not lock its owner

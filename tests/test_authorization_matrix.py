@@ -301,6 +301,17 @@ def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     return passed(client.get("/api/auditoria/", {"usuario": world.owner(actor, target).pk}))
 
 
+@probe("audit.access")
+def _(world: World, client: APIClient, actor: str, target: str) -> bool:
+    owner = world.owner(actor, target)
+    make_api_token(owner, "read", direct=True)
+    response = client.get("/api/auditoria/acessos/", {"usuario": owner.pk})
+    if passed(response):
+        assert response.json()["usuario"] == owner.pk and response.json()["credenciais"], "an allowed read shows them"
+        return True
+    return False
+
+
 @probe("session.list", ("own", "other"))
 def _(world: World, client: APIClient, actor: str, target: str) -> bool:
     family = jwt_login(world.owner(actor, target)).family

@@ -84,6 +84,7 @@ def test_otp_middleware_missing_or_misplaced_warns(settings):
     assert ids(checks.check_middleware()) == ["django_convites.W001"]
 
 
+@pytest.mark.django_db  # Django 6.1's check asks the database what it supports (JSONField)
 def test_manage_py_check_fails_on_a_bad_setting():
     with override_settings(DJANGO_CONVITES={"MAX_JSON_DEPTH": "deep"}), pytest.raises(SystemCheckError) as info:
         call_command("check")
@@ -148,7 +149,56 @@ FAILING_VALUES: dict[str, tuple[str, list[object]]] = {
     ),
     "django_convites.E051": ("SIGNUP_URL", ["", "//evil.example.com/signup/", "accounts signup", ["signup"], 7]),
     "django_convites.E049": ("INVITE_RESEND_RATE", ["10/fortnight", "0/hour", 10, ""]),
+    "django_convites.E052": (
+        "WEBHOOKS",
+        [
+            "https://hooks.example.com/",
+            {"url": "https://hooks.example.com/", "secret": "s" * 16},
+            ["https://hooks.example.com/"],
+            [{"url": "https://hooks.example.com/"}],
+            [{"url": "https://hooks.example.com/", "secret": "curto"}],
+            [{"url": "https://hooks.example.com/", "secret": ["s" * 16, "t" * 16, "u" * 16]}],
+            [{"url": "https://hooks.example.com/", "secret": ["s" * 16, "s" * 16]}],
+            [{"url": "https://user:pass@hooks.example.com/", "secret": "s" * 16}],
+            [{"url": "ftp://hooks.example.com/", "secret": "s" * 16}],
+            [{"url": "https://hooks.example.com/#x", "secret": "s" * 16}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16, "eventos": ["nao_existe"]}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16, "eventos": ["webhook_falhou"]}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16, "eventos": "login"}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16, "eventos": []}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16, "segredo": "s" * 16}],
+            [{"url": "https://hooks.example.com/", "secret": "s" * 16}] * 2,
+        ],
+    ),
+    "django_convites.E053": ("WEBHOOK_ALLOW_PRIVATE_URLS", ["yes", 1, None]),
+    "django_convites.E054": ("WEBHOOK_TIMEOUT", [0, 61, datetime.timedelta(0), "5", None]),
+    "django_convites.E055": ("WEBHOOK_MAX_ATTEMPTS", [0, 51, True, "10", None]),
+    "django_convites.E056": ("WEBHOOK_RETRY_DELAY", [0, 3601, datetime.timedelta(hours=2), "30", None]),
+    "django_convites.E057": ("AUDIT_RETENTION_DAYS", [0, 36501, "30", True, 1.5]),
 }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "problem"),
+    [
+        ({"url": "https://hooks.example.com/"}, "needs a 'secret' of at least 16 characters"),
+        ({"url": "https://u:p@hooks.example.com/", "secret": "s" * 16}, "a user name or password in it"),
+        ({"url": "https://a.example/", "secret": "s" * 16, "eventos": ["nada"]}, "lists 'nada' in 'eventos'"),
+        ({"url": "https://a.example/", "secret": "s" * 16, "eventos": ["webhook_falhou"]}, "'webhook_falhou'"),
+    ],
+)
+def test_a_bad_webhook_endpoint_is_reported_with_what_is_wrong(endpoint, problem):
+    with override_settings(DJANGO_CONVITES={"WEBHOOKS": [endpoint]}):
+        (error,) = checks.check_settings()
+    assert error.msg.startswith("DJANGO_CONVITES['WEBHOOKS'] item 0 ")
+    assert problem in error.msg
+
+
+def test_a_repeated_webhook_url_is_reported():
+    endpoint = {"url": "https://hooks.example.com/", "secret": "s" * 16}
+    with override_settings(DJANGO_CONVITES={"WEBHOOKS": [endpoint, {**endpoint, "secret": "t" * 16}]}):
+        (error,) = checks.check_settings()
+    assert "item 1 repeats the URL 'https://hooks.example.com/'" in error.msg
 
 
 def test_every_settings_check_id_has_failing_values():
@@ -199,13 +249,17 @@ def test_each_key_is_checked_by_one_of_the_two_registered_parts(check_id, key):
     assert (security, other) == (([check_id], []) if DECLARATIONS[key].security else ([], [check_id]))
 
 
-def test_only_the_host_model_and_sender_keys_are_not_security_checks():
+def test_only_the_host_model_sender_and_delivery_keys_are_not_security_checks():
     assert {key for key, setting in DECLARATIONS.items() if not setting.security} == {
         "ORGANIZATION_MODEL",
         "NUCLEUS_MODEL",
         "NUCLEUS_ORGANIZATION_FIELD",
         "AUTH_CODE_SENDER",
         "INVITE_SENDER",
+        "WEBHOOK_TIMEOUT",
+        "WEBHOOK_MAX_ATTEMPTS",
+        "WEBHOOK_RETRY_DELAY",
+        "AUDIT_RETENTION_DAYS",
     }
 
 
@@ -216,6 +270,7 @@ def test_a_setting_that_is_not_a_dict_or_a_misspelt_key_is_a_security_check(valu
         assert checks.check_other_settings() == []
 
 
+@pytest.mark.django_db  # Django 6.1's check asks the database what it supports (JSONField)
 def test_manage_py_check_tag_security_runs_the_security_settings_checks_only():
     with override_settings(DJANGO_CONVITES={"JWT_ISSUER": ""}), pytest.raises(SystemCheckError) as info:
         call_command("check", "--tag", "security")
@@ -272,6 +327,7 @@ def test_the_warning_names_only_the_throttles_that_are_on(convites_settings):
         assert checks.check_throttle_cache() == []  # no throttle, nothing to count
 
 
+@pytest.mark.django_db  # Django 6.1's check asks the database what it supports (JSONField)
 def test_manage_py_check_shows_the_throttle_cache_warning_and_it_can_be_silenced():
     with override_settings(DEBUG=False, CACHES=LOCMEM), pytest.raises(SystemCheckError) as info:
         call_command("check", "--tag", "security", "--fail-level", "WARNING")  # tagged security and caches

@@ -102,6 +102,8 @@ def test_the_durations_are_the_keys_that_are_a_length_of_time():
         "AUTH_CODE_LIFETIME",
         "AUTH_CODE_COOLDOWN",
         "AUTH_CODE_LOCKOUT",
+        "WEBHOOK_TIMEOUT",
+        "WEBHOOK_RETRY_DELAY",
     }
     assert set(DURATIONS) == lengths_of_time
 

@@ -599,3 +599,44 @@ def test_parallel_two_factor_enrolments_on_sqlite_never_fail(site: ExampleSite, 
     for thread in threads:
         thread.join(timeout=120)
     assert statuses == [201] * len(tokens)
+
+
+def test_the_environment_names_a_webhook_and_the_worker_delivers_to_it(site: ExampleSite) -> None:
+    import hashlib
+    import hmac
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "example-webhook-secret-0123456789"
+    env = {
+        **site.env,
+        "CONVITES_WEBHOOK_URL": f"http://127.0.0.1:{server.server_port}/convites",
+        "CONVITES_WEBHOOK_SECRET": secret,
+        "CONVITES_WEBHOOK_EVENTOS": "convite_gerado, convite_usado",
+    }
+    try:
+        manage(env, "check")
+        manage(env, "demo_convite", "--username", "webhook_convidada")
+        output = manage(env, "convites_deliver_webhooks")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Delivered 2, failed 0" in output, output
+    assert sorted(json.loads(body)["evento"] for _, body in received) == ["convite_gerado", "convite_usado"]
+    for headers, body in received:
+        fields = dict(part.split("=", 1) for part in headers["X-Convites-Assinatura"].split(","))
+        expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(fields["v1"], expected)

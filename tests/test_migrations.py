@@ -24,8 +24,12 @@ def test_migrations_unapply_and_apply_again():
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "django_convites_auditevent")
     assert {
-        "convites_audit_actor_idx",
-        "convites_audit_event_idx",
-        "convites_audit_target_idx",
-        "convites_audit_created_idx",
+        "convites_audit_time_idx",
+        "convites_audit_actor_time_idx",
+        "convites_audit_actor_ev_idx",
+        "convites_audit_event_time_idx",
+        "convites_audit_target_time_idx",
+        "convites_audit_ttype_time_idx",
+        "convites_audit_ip_time_idx",
     } <= set(constraints)
+    assert "django_convites_webhookdelivery" in tables

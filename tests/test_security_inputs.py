@@ -71,7 +71,7 @@ def test_a_genuine_cursor_still_pages(root_client, users):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/api-tokens/", "/api/auditoria/"])
+@pytest.mark.parametrize("url", ["/api/api-tokens/", "/api/auditoria/", "/api/auditoria/acessos/"])
 @pytest.mark.parametrize("value", ["99999999999999999999", "-1", "0", "abc", "\x00", "1.0"])
 def test_an_out_of_range_user_filter_is_a_400(root_client, url, value):
     response = root_client.get(url, {"usuario": value})
@@ -100,6 +100,7 @@ def test_the_browsable_api_renders_every_route(root_client, users):
     urls = [
         "/api/",
         "/api/auditoria/",
+        "/api/auditoria/acessos/",
         "/api/auth/sessoes/",
         f"/api/auth/sessoes/{family.pk}/",
         "/api/2fa/",

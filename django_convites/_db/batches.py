@@ -14,10 +14,13 @@ def delete_in_batches(queryset: models.QuerySet[Any], batch_size: int, *, raw: b
     ``raw`` the batches skip the model's ``delete()`` machinery (signals, cascades, a queryset that refuses
     deletes): the audit retention purge, whose rows nothing refers to."""
     deleted = 0
+    remaining = queryset.order_by("pk")
     while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        ids = list(remaining.values_list("pk", flat=True)[:batch_size])
         if not ids:
             return deleted
+        # The next batch starts after this one, not at the lowest key again over the rows just deleted.
+        remaining = queryset.order_by("pk").filter(pk__gt=ids[-1])
         if raw:
             batch: models.QuerySet[Any] = models.QuerySet(queryset.model, using=queryset.db).filter(pk__in=ids)
             deleted += batch._raw_delete(queryset.db)

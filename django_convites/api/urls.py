@@ -10,7 +10,8 @@ app_name = "convites_api"
 
 urlpatterns = [
     path("", root.APIRootView.as_view(), name="root"),
-    path("auditoria/", audit.AuditEventViewSet.as_view({"get": "list"}), name="audit-list"),
+    path("auditoria/", audit.AuditEventListView.as_view(), name="audit-list"),
+    path("auditoria/acessos/", audit.AccessHistoryView.as_view(), name="audit-access-history"),
     path("auth/token/", sessions.LoginView.as_view(), name="auth-token"),
     path("auth/token/refresh/", sessions.RefreshView.as_view(), name="auth-token-refresh"),
     path("auth/token/revoke/", sessions.RevokeView.as_view(), name="auth-token-revoke"),

@@ -13,6 +13,7 @@ from django_convites.models.two_factor import (
     TotpSecret,
     TwoFactorLimit,
 )
+from django_convites.models.webhooks import DeliveryState, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -22,6 +23,7 @@ __all__ = [
     "AuthCodeLimit",
     "BackupCode",
     "BackupCodeDevice",
+    "DeliveryState",
     "Invite",
     "InviteQuota",
     "InviteState",
@@ -30,4 +32,5 @@ __all__ = [
     "SessionFamily",
     "TotpSecret",
     "TwoFactorLimit",
+    "WebhookDelivery",
 ]

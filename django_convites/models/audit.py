@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -58,12 +59,18 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ("-id",)
+        # Newest first, as every list pages them: by time, the id breaking ties.
+        ordering = ("-created_at", "-id")
+        # Each filter of the lists leads an index that ends in the order of the pages, so a page is one
+        # index range at any size of the log (docs/audit.rst, "Reading events at scale").
         indexes = [
-            models.Index(fields=["actor", "id"], name="convites_audit_actor_idx"),
-            models.Index(fields=["event", "id"], name="convites_audit_event_idx"),
-            models.Index(fields=["target_type", "target_id", "id"], name="convites_audit_target_idx"),
-            models.Index(fields=["created_at"], name="convites_audit_created_idx"),
+            models.Index(fields=["created_at", "id"], name="convites_audit_time_idx"),
+            models.Index(fields=["actor", "created_at", "id"], name="convites_audit_actor_time_idx"),
+            models.Index(fields=["actor", "event", "created_at", "id"], name="convites_audit_actor_ev_idx"),
+            models.Index(fields=["event", "created_at", "id"], name="convites_audit_event_time_idx"),
+            models.Index(fields=["target_id", "created_at", "id"], name="convites_audit_target_time_idx"),
+            models.Index(fields=["target_type", "created_at", "id"], name="convites_audit_ttype_time_idx"),
+            models.Index(fields=["ip", "created_at", "id"], name="convites_audit_ip_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -76,3 +83,20 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events are append-only")
+
+    def to_wire(self, tz: dt.tzinfo | None = None) -> dict[str, Any]:
+        """The event as the API shows it and webhooks send it (docs/audit.rst): wire names, the time in ISO
+        8601 in ``tz`` (the current time zone by default), ``detalhes`` as stored."""
+        created = timezone.localtime(self.created_at, tz) if timezone.is_aware(self.created_at) else self.created_at
+        created_text = created.isoformat()
+        return {
+            "id": self.pk,
+            "evento": self.event,
+            "usuario": self.actor_id,
+            "alvo_tipo": self.target_type,
+            "alvo_id": self.target_id,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "criado_em": created_text[:-6] + "Z" if created_text.endswith("+00:00") else created_text,
+            "detalhes": self.details,
+        }

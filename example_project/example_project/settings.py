@@ -183,7 +183,22 @@ DJANGO_CONVITES: dict[str, object] = {
     "NUCLEUS_ORGANIZATION_FIELD": "organizacao",
     # Where the accept page's sign-up sends the new member: the home page, which lists their organizations.
     "SIGNUP_REDIRECT_URL": "home",
+    # The demo's webhook receiver runs on this machine: loopback and private URLs are allowed here only.
+    "WEBHOOK_ALLOW_PRIVATE_URLS": True,
 }
+
+# One webhook endpoint when the environment names it (docs/webhooks.rst); `manage.py convites_deliver_webhooks
+# --loop` delivers to it. CONVITES_WEBHOOK_EVENTOS: the events it wants, comma-separated (default: all).
+if os.environ.get("CONVITES_WEBHOOK_URL"):
+    _webhook: dict[str, object] = {
+        "url": os.environ["CONVITES_WEBHOOK_URL"].strip(),
+        "secret": os.environ.get("CONVITES_WEBHOOK_SECRET", "").strip(),
+    }
+    if os.environ.get("CONVITES_WEBHOOK_EVENTOS", "").strip():
+        _webhook["eventos"] = [
+            name.strip() for name in os.environ["CONVITES_WEBHOOK_EVENTOS"].split(",") if name.strip()
+        ]
+    DJANGO_CONVITES["WEBHOOKS"] = [_webhook]
 
 # django-otp's admin would otherwise show every TOTP seed and its QR code (check django_convites.W003).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

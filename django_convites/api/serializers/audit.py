@@ -8,10 +8,15 @@ from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_convites.api.serializers.invites import ReferenceField
+from django_convites.audit import EventFilter
 from django_convites.models import AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    """One event as the API shows it: :meth:`AuditEvent.to_wire() <django_convites.models.AuditEvent.to_wire>`,
+    the same row webhooks send. The fields below describe it for the schema."""
+
     evento = serializers.CharField(source="event")
     usuario = serializers.ReadOnlyField(source="actor_id")
     alvo_tipo = serializers.CharField(source="target_type")
@@ -23,6 +28,9 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
         model = AuditEvent
         fields = ["id", "evento", "usuario", "alvo_tipo", "alvo_id", "ip", "user_agent", "criado_em", "detalhes"]
         read_only_fields = fields
+
+    def to_representation(self, instance: AuditEvent) -> dict[str, Any]:
+        return instance.to_wire()
 
 
 class UserFilterSerializer(serializers.Serializer[Any]):
@@ -46,10 +54,9 @@ class UserFilterSerializer(serializers.Serializer[Any]):
         return user_id
 
 
-class AuditFilterSerializer(UserFilterSerializer):
-    """The query string of ``GET /api/auditoria/``."""
+class PeriodFilterSerializer(UserFilterSerializer):
+    """``?usuario=&desde=&ate=``: whose, and from when to when (ISO 8601 date-times, both inclusive)."""
 
-    evento = serializers.CharField(required=False, max_length=64)
     desde = serializers.DateTimeField(required=False)
     ate = serializers.DateTimeField(required=False)
 
@@ -57,3 +64,55 @@ class AuditFilterSerializer(UserFilterSerializer):
         if "desde" in attrs and "ate" in attrs and attrs["desde"] > attrs["ate"]:
             raise serializers.ValidationError({"ate": [_("Must not be before 'desde'.")]})
         return attrs
+
+
+class AuditFilterSerializer(PeriodFilterSerializer):
+    """The query string of the audit lists (``GET /api/auditoria/`` and the ``logs/`` of an invite or a token)."""
+
+    evento = serializers.CharField(required=False, max_length=64)
+    alvo_tipo = serializers.CharField(required=False, max_length=32)
+    alvo_id = serializers.CharField(required=False, max_length=64)
+    ip = serializers.IPAddressField(required=False)
+
+    def event_filter(self) -> EventFilter:
+        """The validated query as an :class:`~django_convites.audit.EventFilter` (call after ``is_valid()``)."""
+        wanted = self.validated_data
+        return EventFilter(
+            actor_id=wanted.get("usuario"),
+            event=wanted.get("evento"),
+            target_type=wanted.get("alvo_tipo"),
+            target_id=wanted.get("alvo_id"),
+            ip=wanted.get("ip"),
+            since=wanted.get("desde"),
+            until=wanted.get("ate"),
+        )
+
+
+class AccessHistoryFilterSerializer(UserFilterSerializer):
+    """The query string of ``GET /api/auditoria/acessos/``."""
+
+    desde = serializers.DateTimeField(required=False)
+    limite = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class UseSerializer(serializers.Serializer[Any]):
+    em = serializers.DateTimeField(source="at")
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+
+
+class CredentialUsesSerializer(serializers.Serializer[Any]):
+    tipo = serializers.CharField(source="kind", help_text="api_token, sessao, or login (logins to Django sessions)")
+    id = serializers.CharField(allow_null=True)
+    nome = serializers.CharField(source="name", help_text="an API token's name; empty for the others")
+    criado_em = serializers.DateTimeField(source="created_at", allow_null=True)
+    ativa = serializers.BooleanField(source="active", allow_null=True, help_text="null for logins")
+    ultimo_uso_em = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    usos = serializers.IntegerField(source="uses", help_text="uses recorded since 'desde'")
+    ultimos_usos = UseSerializer(source="recent", many=True, help_text="the last uses since 'desde', newest first")
+
+
+class AccessHistorySerializer(serializers.Serializer[Any]):
+    usuario = ReferenceField(read_only=True, source="user_id", help_text="The user's primary key.")
+    desde = serializers.DateTimeField(source="since")
+    credenciais = CredentialUsesSerializer(source="credentials", many=True)

@@ -11,7 +11,7 @@ from django_convites.api.base import (
     ConvitesGenericAPIView,
     NoStoreMixin,
 )
-from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
+from django_convites.api.pagination import CreatedAtPagination
 from django_convites.api.schema import document, query
 from django_convites.api.serializers.api_tokens import (
     ApiTokenCreateSerializer,
@@ -19,7 +19,8 @@ from django_convites.api.serializers.api_tokens import (
     CreatedApiTokenSerializer,
 )
 from django_convites.api.serializers.audit import AuditEventSerializer, UserFilterSerializer
-from django_convites.models import ApiToken, AuditEvent
+from django_convites.api.views.audit import FILTERS, EventListView
+from django_convites.models import ApiToken
 from django_convites.net import request_meta
 from django_convites.services import api_tokens
 
@@ -90,16 +91,11 @@ class ApiTokenRotateView(NoStoreMixin, ConvitesAPIView):
         return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
 
 
-class ApiTokenLogsView(ConvitesGenericAPIView[AuditEvent]):
-    """``GET /api/api-tokens/<id>/logs/``: who created, used, rotated and revoked the token, from where."""
+class ApiTokenLogsView(EventListView):
+    """``GET /api/api-tokens/<id>/logs/``: who created, used, rotated and revoked the token, from where; with
+    the filters of the audit list."""
 
-    permission_classes = [IsAuthenticated]
-    pagination_class = NewestFirstPagination
-    serializer_class = AuditEventSerializer
-    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
-    queryset = AuditEvent.objects.none()
-
-    @document(operation_id="api_tokens_logs", responses=AuditEventSerializer(many=True))
+    @document(operation_id="api_tokens_logs", parameters=FILTERS, responses=AuditEventSerializer(many=True))
     def get(self, request: Request, token_id: str) -> Response:
-        page = self.paginate_queryset(api_tokens.api_token_history(request.user, token_id))
-        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
+        wanted = self.wanted()
+        return self.page_of(wanted.apply(api_tokens.api_token_history(request.user, token_id)))

@@ -19,7 +19,7 @@ from django_convites.api.base import (
     ConvitesGenericAPIView,
     NoStoreMixin,
 )
-from django_convites.api.pagination import CreatedAtPagination, NewestFirstPagination
+from django_convites.api.pagination import CreatedAtPagination
 from django_convites.api.schema import document, query
 from django_convites.api.serializers.audit import AuditEventSerializer
 from django_convites.api.serializers.base import StrictSerializer
@@ -34,8 +34,9 @@ from django_convites.api.serializers.invites import (
     ValidatedInviteSerializer,
 )
 from django_convites.api.throttling import InviteResendThrottle, InviteValidationThrottle
+from django_convites.api.views.audit import FILTERS, EventListView
 from django_convites.exceptions import InviteQuotaExceeded
-from django_convites.models import AuditEvent, Invite
+from django_convites.models import Invite
 from django_convites.net import request_meta
 from django_convites.services import invites
 
@@ -215,16 +216,11 @@ class InviteResendView(InviteViewMixin, ConvitesAPIView):
         return Response(ResentInviteSerializer(resent.invite, context={"channel": resent.channel}).data)
 
 
-class InviteLogsView(InviteViewMixin, ConvitesGenericAPIView[AuditEvent]):
-    """``GET /api/tokens/<ref>/logs/``: the invite's audit events, newest first."""
+class InviteLogsView(InviteViewMixin, EventListView):
+    """``GET /api/tokens/<ref>/logs/``: the invite's audit events, newest first, with the filters of the audit
+    list."""
 
-    permission_classes = [IsAuthenticated]
-    pagination_class = NewestFirstPagination
-    serializer_class = AuditEventSerializer
-    #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
-    queryset = AuditEvent.objects.none()
-
-    @document(operation_id="convites_logs", responses=AuditEventSerializer(many=True))
+    @document(operation_id="convites_logs", parameters=FILTERS, responses=AuditEventSerializer(many=True))
     def get(self, request: Request, ref: str) -> Response:
-        page = self.paginate_queryset(invites.invite_history(request.user, ref))
-        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
+        wanted = self.wanted()
+        return self.page_of(wanted.apply(invites.invite_history(request.user, ref)))
