@@ -92,11 +92,21 @@ def _last_use(credential: CredentialUses) -> datetime.datetime:
     )
 
 
-def _recent(model: Any, user_id: Any, since: datetime.datetime, live: Q, used: str, limit: int) -> QuerySet[Any]:
-    """``user_id``'s rows of ``model`` that are live or were used (``used``) or created since ``since``."""
+def _live(now: datetime.datetime) -> Q:
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def _works(row: ApiToken | SessionFamily, now: datetime.datetime) -> bool:
+    """Whether the credential still works: neither revoked nor expired (the row form of :func:`_live`)."""
+    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
+
+
+def _recent(model: Any, user_id: Any, since: datetime.datetime, now: datetime.datetime, used: str, limit: int) -> Any:
+    """``user_id``'s rows of ``model`` that are live or were used (``used``) or created since ``since``, the
+    most recently used first."""
     rows: QuerySet[Any] = (
         model.objects.filter(user_id=user_id)
-        .filter(live | Q(**{f"{used}__gte": since}) | Q(created_at__gte=since))
+        .filter(_live(now) | Q(**{f"{used}__gte": since}) | Q(created_at__gte=since))
         .annotate(last_use=Coalesce(used, "created_at"))
         .order_by(F("last_use").desc(), "-id")[:limit]
     )
@@ -104,31 +114,29 @@ def _recent(model: Any, user_id: Any, since: datetime.datetime, live: Q, used: s
 
 
 def _api_tokens(user_id: Any, since: datetime.datetime, now: datetime.datetime, limit: int) -> list[CredentialUses]:
-    live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     return [
         CredentialUses(
             kind=ApiToken.audit_target_type,
             id=str(token.pk),
             name=token.name,
             created_at=token.created_at,
-            active=token.revoked_at is None and (token.expires_at is None or token.expires_at > now),
+            active=_works(token, now),
             last_used_at=token.last_used_at,
         )
-        for token in _recent(ApiToken, user_id, since, live, "last_used_at", limit)
+        for token in _recent(ApiToken, user_id, since, now, "last_used_at", limit)
     ]
 
 
 def _sessions(user_id: Any, since: datetime.datetime, now: datetime.datetime, limit: int) -> list[CredentialUses]:
-    live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     return [
         CredentialUses(
             kind=SessionFamily.audit_target_type,
             id=str(family.pk),
             created_at=family.created_at,
-            active=family.revoked_at is None and (family.expires_at is None or family.expires_at > now),
+            active=_works(family, now),
             last_used_at=family.last_refreshed_at or family.created_at,
         )
-        for family in _recent(SessionFamily, user_id, since, live, "last_refreshed_at", limit)
+        for family in _recent(SessionFamily, user_id, since, now, "last_refreshed_at", limit)
     ]
 
 
