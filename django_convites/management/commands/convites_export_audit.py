@@ -8,6 +8,7 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from django_convites.audit import iter_events
 
@@ -23,11 +24,11 @@ def moment(value: str, *, end_of_day: bool) -> datetime.datetime:
         start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         return start + datetime.timedelta(days=1, microseconds=-1) if end_of_day else start
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        parsed = parse_datetime(value)  # ISO 8601, "Z" included, on every Python
     except ValueError:
-        raise CommandError(
-            f"{value!r} is neither a date (2026-01-31) nor a date-time (2026-01-31T12:00:00-03:00)."
-        ) from None
+        parsed = None
+    if parsed is None:
+        raise CommandError(f"{value!r} is neither a date (2026-01-31) nor a date-time (2026-01-31T12:00:00-03:00).")
     if timezone.is_naive(parsed):
         raise CommandError(f"{value!r} has no offset: write it as 2026-01-31T12:00:00-03:00 (or Z for UTC).")
     return parsed
