@@ -466,3 +466,60 @@ def test_a_catalogue_entry_documents_its_signals_details_keys_and_failure(event:
     assert entry_field(entry, "Failure event") == ("yes" if signal.failure else "no")
     assert entry_field(entry, "Target")
     assert entry_field(entry, "Actor")
+
+
+# -- the README and CI ------------------------------------------------------------------------------
+
+
+def readme_test_command() -> str:
+    """The command of the README's "Run the tests" paragraph."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("Run the tests") :]
+    match = re.search(r"```bash\n(.+?)\n```", section, flags=re.DOTALL)
+    assert match, "the README shows its test command in a bash block"
+    return match.group(1).strip()
+
+
+def test_ci_runs_the_readmes_test_command_word_for_word() -> None:
+    command = readme_test_command()
+    assert "tox" in command
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci, f".ci/run does not run {command!r}"
+
+
+def test_the_readme_test_command_runs_the_whole_matrix_and_skips_nothing() -> None:
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini", encoding="utf-8")
+    assert tox["tox"]["skip_missing_interpreters"].strip() == "false"
+    env_list = {env for pattern in _split_outside_braces(tox["tox"]["env_list"]) for env in expand_braces(pattern)}
+    labels = {
+        name.strip(): value
+        for name, value in (line.split("=", 1) for line in tox["tox"]["labels"].splitlines() if line.strip())
+    }
+    ci = {env for pattern in _split_outside_braces(labels["ci"]) for env in expand_braces(pattern)}
+    assert env_list == ci, "a plain tox run is what CI runs"
+    assert {"py310-dj52-postgres", "py313-dj61-mysql"} <= env_list
+
+
+#: Words that promise a feature for later: the docs describe what ships.
+STALE = re.compile(
+    r"later release|not yet|comes? later|come next|coming soon|will be added|future release|\bplanned\b",
+    flags=re.IGNORECASE,
+)
+
+
+def test_no_page_promises_for_later_what_ships() -> None:
+    pages = [*sorted(DOCS.glob("*.rst")), ROOT / "README.md", ROOT / "example_project" / "README.md"]
+    stale = [
+        f"{page.name}:{number}: {line.strip()}"
+        for page in pages
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1)
+        if STALE.search(line)
+    ]
+    assert stale == []
+
+
+def test_the_stale_wording_check_finds_a_promise() -> None:
+    assert STALE.search("The 2FA pages come next.")
+    assert STALE.search("JWT bearer tokens are not yet accepted")
+    assert not STALE.search("django-convites is not on PyPI yet")

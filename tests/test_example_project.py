@@ -640,3 +640,34 @@ def test_the_environment_names_a_webhook_and_the_worker_delivers_to_it(site: Exa
         fields = dict(part.split("=", 1) for part in headers["X-Convites-Assinatura"].split(","))
         expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(fields["v1"], expected)
+
+
+def test_demo_convite_works_on_every_run_root_issuing_once_gestors_quota_is_spent(tmp_path: Path) -> None:
+    env = example_env(tmp_path / "db.sqlite3")
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "demo_data", "--verbosity", "0")
+    outputs = [manage(env, "demo_convite") for _ in range(6)]  # INVITES_PER_DAY is 5
+    assert all("3. the new account" in output and "invite_used" in output for output in outputs)
+    assert [output.splitlines()[0].split(" ", 2)[1] for output in outputs[:5]] == ["gestor"] * 5
+    assert "root, whom the quota does not bind, issues this one" in outputs[5]
+    assert "1. root issued an invite" in outputs[5]
+
+
+def test_demo_refuses_a_busy_port_before_saying_the_site_is_ready(site: ExampleSite) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, str(MANAGE_PY), "demo", "--addrport", f"127.0.0.1:{port}"],
+            cwd=REPO_ROOT,
+            env=site.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"Cannot serve the demo on 127.0.0.1:{port}" in done.stderr
+    assert "--addrport 127.0.0.1:8001" in done.stderr
+    assert "is ready" not in done.stdout

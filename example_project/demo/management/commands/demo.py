@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.data import DEFAULT_PASSWORD
 from demo.mail import mail_folder
@@ -25,6 +26,31 @@ def base_url(addrport: str) -> str:
     if address is None or address.is_unspecified:
         return f"http://127.0.0.1:{port}"
     return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def split_addrport(addrport: str) -> tuple[str, int]:
+    """``(host, port)`` of runserver's ``addrport`` (``8000``, ``0.0.0.0:8000``, ``[::1]:8000``)."""
+    host, sep, port = addrport.rpartition(":")
+    host = (host if sep else "127.0.0.1").strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise CommandError(f"{addrport!r} is not an address and port such as 127.0.0.1:8000.") from None
+    return host, number
+
+
+def ensure_free(addrport: str) -> None:
+    """A ``CommandError`` naming the way out when something already listens on ``addrport``."""
+    host, port = split_addrport(addrport)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise CommandError(
+                f"Cannot serve the demo on {host}:{port}: {error.strerror}. Is another server running there? "
+                f"Stop it, or choose another port: manage.py demo --addrport 127.0.0.1:8001"
+            ) from None
 
 
 class Command(BaseCommand):
@@ -52,6 +78,8 @@ class Command(BaseCommand):
         addrport: str = options["addrport"]
         # The streams call_command("demo", stdout=..., stderr=...) was given, if any, go to the subcommands.
         streams = {name: options[name] for name in ("stdout", "stderr") if options.get(name) is not None}
+        if not options["noserve"]:
+            ensure_free(addrport)  # before anything says the site is ready
         call_command("migrate", interactive=False, verbosity=verbosity, **streams)
         call_command("demo_data", password=options["password"], verbosity=verbosity, **streams)
         self.stdout.write(self.instructions(base_url(addrport)))

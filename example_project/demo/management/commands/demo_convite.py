@@ -11,6 +11,7 @@ from django.utils import timezone
 from demo.data import DEFAULT_PASSWORD, ORGANIZATION_SLUG
 from demo.mail import mail_folder
 from demo.models import Organizacao
+from django_convites.conf import app_settings
 from django_convites.exceptions import ConvitesError
 from django_convites.roles import role_of
 from django_convites.services import invites
@@ -48,9 +49,18 @@ class Command(BaseCommand):
         if gestor is None or organization is None:
             raise CommandError("The demo data is missing: run `manage.py demo_data` first.")
         nuclei = list(organization.nucleos.all())
+        issuer = gestor
+        remaining = invites.remaining_today(gestor)
+        if remaining == 0:
+            # The gestor's daily quota (INVITES_PER_DAY) is spent: root, whom the quota does not bind, issues it.
+            issuer = users.filter(username="root").first() or gestor
+            self.stdout.write(
+                f"gestor has issued today's {app_settings.INVITES_PER_DAY} invites (INVITES_PER_DAY): "
+                "root, whom the quota does not bind, issues this one."
+            )
         try:
             issued = invites.issue_invite(
-                actor=gestor,
+                actor=issuer,
                 target_type=options["target_type"],
                 organization=organization.pk,
                 nuclei=[nucleus.pk for nucleus in nuclei],
@@ -58,17 +68,18 @@ class Command(BaseCommand):
                 link_base=options["base_url"].rstrip("/"),
             )
         except ConvitesError as error:
-            raise CommandError(f"gestor could not issue the invite: {error.detail} ({error.code})") from None
+            raise CommandError(f"{issuer} could not issue the invite: {error.detail} ({error.code})") from None
         if options["email"]:
             self.mailed(issued, organization, nuclei, options)
             return
         self.step(
             1,
-            f"gestor issued an invite for {options['target_type']!r} in {organization} "
+            f"{issuer} issued an invite for {options['target_type']!r} in {organization} "
             f"({', '.join(n.nome for n in nuclei)}), valid until {timezone.localtime(issued.invite.expires_at):%Y-%m-%d %H:%M %Z}.",
         )
         self.stdout.write(f"   code (shown once): {issued.code}")
-        self.stdout.write(f"   gestor may create {issued.remaining} more today.")
+        if issued.remaining is not None:
+            self.stdout.write(f"   {issuer} may create {issued.remaining} more today.")
 
         invite = invites.validate_invite(issued.code)
         self.step(2, f"an anonymous visitor validated the code: invite {invite.pk} is valid.")
@@ -90,7 +101,7 @@ class Command(BaseCommand):
         role = role_of(user)
         self.stdout.write(f"   role: {role.value if role else '-'}")
         try:
-            invites.use_invite(issued.code, user=gestor)
+            invites.use_invite(issued.code, user=issuer)
         except ConvitesError as error:
             self.step(4, f"a second use is refused: {error.code}.")
 
@@ -98,7 +109,7 @@ class Command(BaseCommand):
         """Say where the e-mailed invite went and how to follow its link."""
         self.step(
             1,
-            f"gestor issued an invite for {options['target_type']!r} in {organization} "
+            f"{issued.invite.issued_by} issued an invite for {options['target_type']!r} in {organization} "
             f"({', '.join(n.nome for n in nuclei)}), bound to {issued.invite.email}, and mailed it its link.",
         )
         folder = mail_folder()
