@@ -236,6 +236,27 @@ def _check_bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be True or False."
 
 
+#: The longest ``TOTP_ISSUER`` accepted (authenticator apps show it beside each code).
+TOTP_ISSUER_MAX_LENGTH = 100
+
+
+def _check_issuer(value: Any) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > TOTP_ISSUER_MAX_LENGTH
+        or ":" in value
+        or not value.isprintable()
+    ):
+        return (
+            f"must be None or a name of at most {TOTP_ISSUER_MAX_LENGTH} printable characters without a colon "
+            "(the colon separates the issuer from the account in an otpauth:// URI), such as 'Example Inc.'."
+        )
+    return None
+
+
 #: The longest webhook URL accepted (the outbox keeps it with each delivery).
 WEBHOOK_URL_MAX_LENGTH = 2000
 #: The shortest webhook secret accepted, in characters.
@@ -599,6 +620,10 @@ class ConvitesSettings:
     TOTP_FAILURE_LIMIT: Setting[int] = Setting(10, "django_convites.E042", _int_between(1, 100))
     #: How long that lockout lasts.
     TOTP_LOCKOUT: Setting[datetime.timedelta] = Duration(900, "django_convites.E043", 60, _DAY, _timedelta)
+    #: The name authenticator apps show beside the user's codes: the ``issuer`` of the ``otpauth://`` URI
+    #: and the prefix of its label. None: the name of the current ``Site`` when ``django.contrib.sites`` is
+    #: installed, else the host name of the request that enrols (docs/two-factor.rst).
+    TOTP_ISSUER: Setting[str | None] = Setting(None, "django_convites.E058", _check_issuer, security=False)
     #: Digits of an authentication code.
     AUTH_CODE_LENGTH: Setting[int] = Setting(6, "django_convites.E035", _int_between(6, 10))
     #: Lifetime of an authentication code.

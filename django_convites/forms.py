@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.db import models
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from django_convites import orgs, policy, roles, tokens
@@ -161,7 +162,9 @@ class InviteSignUpForm(forms.Form):
             max_length=4096,
             strip=False,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-            help_text=password_validators_help_text_html(),
+            # Sentences, not Django's <ul>: a list cannot sit in the <p> of as_p, and the field's
+            # aria-describedby would point at an empty element.
+            help_text=escape(" ".join(str(text) for text in password_validators_help_texts())),
         )
         self.user: Any = None
 

@@ -12,7 +12,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
+from django.http.request import split_domain_port
 
 from django_convites.conf import app_settings
 
@@ -30,6 +32,10 @@ class RequestMeta:
 
     ip: str | None = None
     user_agent: str = ""
+    #: The host name the request was made to (``request.get_host()`` without its port, lower case); ""
+    #: when unknown or not in ``ALLOWED_HOSTS``. The two-factor enrolment names the site with it
+    #: (``TOTP_ISSUER``).
+    host: str = ""
 
 
 def parse_ip(value: str) -> IPAddress | None:
@@ -75,6 +81,17 @@ def client_ip(request: HttpRequest) -> str | None:
     return str(client)
 
 
+def host_name(request: HttpRequest) -> str:
+    """The host name of ``request`` without its port (``"www.example.com"``, ``"[::1]"``); "" when the
+    ``Host`` header is missing, malformed or not in ``ALLOWED_HOSTS``."""
+    try:
+        host = request.get_host()
+    except (DisallowedHost, KeyError):  # KeyError: a request built by hand, with neither Host nor SERVER_NAME
+        return ""
+    domain, _port = split_domain_port(host)
+    return domain
+
+
 def user_agent(request: HttpRequest) -> str:
     """The ``User-Agent`` header, cut to :data:`USER_AGENT_MAX_LENGTH`, without control characters."""
     agent = request.META.get("HTTP_USER_AGENT", "") or ""
@@ -89,6 +106,6 @@ def request_meta(request: HttpRequest) -> RequestMeta:
     """The :class:`RequestMeta` of ``request``; cached on it."""
     cached: RequestMeta | None = getattr(request, _META_ATTRIBUTE, None)
     if cached is None:
-        cached = RequestMeta(ip=client_ip(request), user_agent=user_agent(request))
+        cached = RequestMeta(ip=client_ip(request), user_agent=user_agent(request), host=host_name(request))
         setattr(request, _META_ATTRIBUTE, cached)
     return cached

@@ -16,4 +16,5 @@ urlpatterns = [
     path("ativar-2fa/", views.EnableTwoFactorPage.as_view(), name="2fa-enable"),
     path("desativar-2fa/", views.DisableTwoFactorPage.as_view(), name="2fa-disable"),
     path("verificar-2fa/", views.VerifyTwoFactorPage.as_view(), name="2fa-verify"),
+    path("codigos-backup/", views.BackupCodesPage.as_view(), name="2fa-backup-codes"),
 ]

@@ -1,8 +1,8 @@
-"""HTML pages: issue and validate invites; turn two-factor authentication on and off, and verify it at
-login. They call the same services as the API.
+"""HTML pages: issue, validate and accept invites; turn two-factor authentication on and off, make backup
+codes, and verify the second factor at login. They call the same services as the API.
 
 Mounted with ``path("tokens/", include("django_convites.urls"))``. Templates extend
-``django_convites/base.html`` and can be overridden by the host like any app template.
+``django_convites/base.html`` and can be overridden by the host like any app template (docs/templates.rst).
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.contrib.auth import load_backend, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
+from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -44,10 +46,22 @@ from django_convites.forms import (
     UseInviteForm,
     ValidateInviteForm,
 )
+from django_convites.models import BackupCodeDevice
 from django_convites.net import request_meta
-from django_convites.services import api_tokens, invites, sessions, signup, two_factor
+from django_convites.services import api_tokens, backup_codes, invites, sessions, signup, two_factor
 
 logger = logging.getLogger(__name__)
+
+
+def home_url() -> str:
+    """Where the pages' *Back to the site* and *Continue* links go: ``LOGIN_REDIRECT_URL`` when the site
+    sets it to something other than Django's default, else ``/`` (that default, ``/accounts/profile/``, is
+    a page few sites have). A site points them elsewhere with the ``home_url`` block of
+    ``django_convites/base.html``."""
+    if settings.LOGIN_REDIRECT_URL == global_settings.LOGIN_REDIRECT_URL:
+        return "/"
+    return str(resolve_url(settings.LOGIN_REDIRECT_URL))
+
 
 if TYPE_CHECKING:  # FormView is generic in django-stubs only; at run time it takes no subscript
     FormPage = FormView[Any]
@@ -128,9 +142,9 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormPage):
         context.update(
             issued=issued.invite,
             code=issued.code,
-            organization=orgs.organization_key(issued.invite.organization_ref),
-            nuclei=orgs.nucleus_keys(issued.invite.nucleus_refs),
+            link=invites.accept_link(issued.code, f"{self.request.scheme}://{self.request.get_host()}"),
             remaining=issued.remaining,
+            **orgs.granted_names(issued.invite.organization_ref, issued.invite.nucleus_refs),
         )
         return self.render_to_response(context, status=201)
 
@@ -197,13 +211,14 @@ class AcceptInviteLink(View):
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class AcceptInvitePage(NoStoreMixin, FormPage):
     """``/tokens/convites/aceitar/``: what the invite of the accept link grants, or why it cannot be used
-    (the API's error texts). A logged-in user uses it with one button and goes to ``LOGIN_REDIRECT_URL``.
-    Anyone else is offered a sign-up and a login link that brings them back here (the code stays in the
-    session across the login). The sign-up is the ``SIGNUP_FORM`` form on this page, or, with
-    ``SIGNUP_URL`` set, a link to the site's own sign-up page. The page's sign-up POST (``registrar`` in
-    the body) creates the account and spends the invite in one transaction, logs the new user in and goes
-    to ``SIGNUP_REDIRECT_URL``; it spends the per-IP budget of invite validations, as the API's sign-up
-    does. The code leaves the session once the invite is used."""
+    (the API's error texts). A logged-in user uses it with one button and gets the page that says so, with
+    what it granted and a link on to the site (:func:`home_url`). Anyone else is offered a sign-up and a
+    login link that brings them back here (the code stays in the session across the login). The sign-up
+    is the ``SIGNUP_FORM`` form on this page, or, with ``SIGNUP_URL`` set, a link to the site's own
+    sign-up page. The page's sign-up POST (``registrar`` in the body) creates the account and spends the
+    invite in one transaction, logs the new user in and answers the same page, or redirects to
+    ``SIGNUP_REDIRECT_URL`` when it is set; it spends the per-IP budget of invite validations, as the API's
+    sign-up does. The code leaves the session once the invite is used."""
 
     template_name = "django_convites/invite_accept.html"
     form_class = UseInviteForm
@@ -258,11 +273,22 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
         if code is None or not self.request.user.is_authenticated:
             return self.show(form)
         try:
-            invites.use_invite(code, user=self.request.user, meta=request_meta(self.request))
+            invite = invites.use_invite(code, user=self.request.user, meta=request_meta(self.request))
         except ConvitesError as error:
             return self.show(form, error)
         self.request.session.pop(ACCEPT_SESSION_KEY, None)
-        return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+        return self.accepted(invite)
+
+    def accepted(self, invite: Any, *, signed_up: bool = False) -> HttpResponse:
+        """The page after the invite is used: what it granted, and a link on to the site."""
+        context = {
+            "accepted": True,
+            "signed_up": signed_up,
+            "invite": invite,
+            "continue_url": home_url(),
+            **orgs.granted_names(invite.organization_ref, invite.nucleus_refs),
+        }
+        return self.render_to_response(context)
 
     @method_decorator(sensitive_variables("code", "data", "form"))
     def sign_up(self) -> HttpResponse:
@@ -303,7 +329,9 @@ class AcceptInvitePage(NoStoreMixin, FormPage):
         if backend is None:  # no backend would load this user into a session: let them log in
             return redirect(resolve_url(settings.LOGIN_URL))
         login(request, account.user, backend=backend)
-        return redirect(resolve_url(app_settings.SIGNUP_REDIRECT_URL or settings.LOGIN_REDIRECT_URL))
+        if app_settings.SIGNUP_REDIRECT_URL is not None:
+            return redirect(resolve_url(app_settings.SIGNUP_REDIRECT_URL))
+        return self.accepted(account.invite, signed_up=True)
 
 
 def _backend_of(user: Any) -> str | None:
@@ -317,6 +345,28 @@ def _backend_of(user: Any) -> str | None:
     return None
 
 
+def backup_codes_text(codes: Sequence[str], *, account: str, issuer: str) -> str:
+    """The text file of a set of backup codes (``django_convites/backup_codes.txt``): whose codes they are,
+    how to use them, one code a line."""
+    context = {"codes": codes, "account": account, "issuer": issuer}
+    return render_to_string("django_convites/backup_codes.txt", context).strip() + "\n"
+
+
+@sensitive_variables("codes", "text")
+def backup_codes_context(request: HttpRequest, codes: Sequence[str]) -> dict[str, Any]:
+    """What a page that shows new backup codes needs: the codes, and a ``data:`` link that downloads them as
+    a text file. The link is built into the page: the codes are in that one answer (``no-store``) and
+    nowhere else, neither in the session nor in a file on the server."""
+    issuer = two_factor.issuer(meta=request_meta(request))
+    text = backup_codes_text(codes, account=request.user.get_username(), issuer=issuer)
+    return {
+        "codes": codes,
+        "codes_download_href": "data:text/plain;charset=utf-8," + quote(text, safe=""),
+        "codes_download_name": "backup-codes.txt",
+    }
+
+
+@method_decorator(sensitive_post_parameters("codigo"), name="dispatch")
 class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormPage):
     """A page that takes a current two-factor code and hands it to one service call."""
 
@@ -338,11 +388,29 @@ class TwoFactorPage(NoStoreMixin, LoginRequiredMixin, ThrottledPostMixin, FormPa
             response[name] = value
         return response
 
-    def next_url(self) -> str:
+    def safe_next(self) -> str | None:
+        """``next`` of the query or the form when it is a URL of this site, else None."""
         target = self.request.POST.get("next") or self.request.GET.get("next") or ""
         if url_has_allowed_host_and_scheme(target, {self.request.get_host()}, require_https=self.request.is_secure()):
             return target
-        return resolve_url(settings.LOGIN_REDIRECT_URL)
+        return None
+
+    def next_url(self) -> str:
+        """Where a login step goes on to: ``next``, else ``LOGIN_REDIRECT_URL`` (as Django's login does)."""
+        return self.safe_next() or resolve_url(settings.LOGIN_REDIRECT_URL)
+
+    def continue_url(self) -> str:
+        """Where a page's *Continue* link goes: ``next``, else :func:`home_url`."""
+        return self.safe_next() or home_url()
+
+    def page(self, status: int = 200, **context: Any) -> HttpResponse:
+        """The page in one of its states (no form), with the links every state offers."""
+        context.setdefault("continue_url", self.continue_url())
+        context.setdefault("next", self.safe_next() or "")
+        return self.render_to_response(context, status=status)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "next": self.safe_next() or ""}
 
 
 class EnableTwoFactorPage(TwoFactorPage):
@@ -350,7 +418,8 @@ class EnableTwoFactorPage(TwoFactorPage):
     every reload (the first visit, with none pending, prepares one; no later ``GET`` replaces it, so a
     reload or a cross-site ``<img>`` never invalidates a scanned code); a ``POST`` with ``iniciar`` starts
     over with a new seed; a ``POST`` with a current ``codigo`` confirms it. The page says what the
-    confirmation ends before it is made."""
+    confirmation ends before it is made; the answer to the confirmation says that two-factor
+    authentication is on, shows the first ten backup codes (once) and links on to ``next``."""
 
     template_name = "django_convites/2fa_enable.html"
     form_class = EnableTwoFactorForm
@@ -358,16 +427,19 @@ class EnableTwoFactorPage(TwoFactorPage):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context.setdefault("enrolment", two_factor.pending_enrolment(user))
+        context.setdefault("enrolment", two_factor.pending_enrolment(user, meta=request_meta(self.request)))
         # What confirming ends: from a Django session, every JWT session of the user, and the API tokens.
         context["sessions_to_end"] = sessions.sessions_of(user).count()
         context["tokens_to_revoke"] = api_tokens.live_api_tokens(user).count()
         return context
 
+    def active(self, status: int = 200) -> HttpResponse:
+        return self.page(status, active=True, remaining=backup_codes.remaining(self.request.user))
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if two_factor.is_active(request.user):
-            return self.render_to_response({"active": True})
-        enrolment = two_factor.pending_enrolment(request.user)
+            return self.active()
+        enrolment = two_factor.pending_enrolment(request.user, meta=request_meta(request))
         if enrolment is None:  # the first visit prepares one device: the page shows its QR code (docs/two-factor.rst)
             enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
         return self.render_to_response(self.get_context_data(enrolment=enrolment))
@@ -378,11 +450,12 @@ class EnableTwoFactorPage(TwoFactorPage):
         try:
             two_factor.start_totp(request.user, meta=request_meta(request))
         except ConvitesError:  # on already: the page says so
-            return self.render_to_response({"active": True}, status=409)
-        target = request.POST.get("next") or request.GET.get("next")
-        query = f"?{urlencode({'next': self.next_url()})}" if target else ""
+            return self.active(status=409)
+        target = self.safe_next()
+        query = f"?{urlencode({'next': target})}" if target else ""
         return redirect(f"{request.path}{query}")  # a reload shows this seed again, never a new one
 
+    @method_decorator(sensitive_variables("activation", "context"))
     def form_valid(self, form: EnableTwoFactorForm) -> HttpResponse:
         try:
             activation = two_factor.confirm_totp(
@@ -390,35 +463,45 @@ class EnableTwoFactorPage(TwoFactorPage):
                 form.cleaned_data["codigo"],
                 meta=request_meta(self.request),
                 keep_api_tokens=form.cleaned_data["manter_api_tokens"],
+                with_backup_codes=True,
             )
         except ConvitesError as error:
             return self.refuse(form, error)
         otp_login(self.request, activation.device)  # this session has just proved the second factor
-        if self.request.POST.get("next") or self.request.GET.get("next"):
-            return redirect(self.next_url())
-        return self.render_to_response({"enabled": True, "activation": activation})
+        context = backup_codes_context(self.request, activation.backup_codes)
+        return self.page(enabled=True, activation=activation, **context)
 
 
 class DisableTwoFactorPage(TwoFactorPage):
-    """``/tokens/desativar-2fa/``: turn two-factor authentication off with a current code."""
+    """``/tokens/desativar-2fa/``: turn two-factor authentication off with a current code (or a backup code)."""
 
     template_name = "django_convites/2fa_disable.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not two_factor.is_active(request.user):
+            return self.page(off=True)
+        return super().get(request, *args, **kwargs)
 
     def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
         try:
             two_factor.disable(self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request))
         except ConvitesError as error:
             return self.refuse(form, error)
-        return self.render_to_response({"disabled": True})
+        return self.page(disabled=True)
 
 
 class VerifyTwoFactorPage(TwoFactorPage):
-    """``/tokens/verificar-2fa/``: the second step of a session login (``django_otp.login``)."""
+    """``/tokens/verificar-2fa/``: the second step of a session login (``django_otp.login``). A current code
+    goes on to ``next``; a backup code answers a page that says how many are left, with a link to make new
+    ones and one on to ``next``."""
 
     template_name = "django_convites/2fa_verify.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "next": self.next_url()}
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        is_verified = getattr(request.user, "is_verified", None)
+        if callable(is_verified) and is_verified():
+            return self.page(verified=True)
+        return super().get(request, *args, **kwargs)
 
     def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
         try:
@@ -428,7 +511,37 @@ class VerifyTwoFactorPage(TwoFactorPage):
         except ConvitesError as error:
             return self.refuse(form, error)
         otp_login(self.request, device)
+        if isinstance(device, BackupCodeDevice):
+            remaining = backup_codes.remaining(self.request.user)
+            return self.page(backup_used=True, remaining=remaining, continue_url=self.next_url())
         return redirect(self.next_url())
+
+
+class BackupCodesPage(TwoFactorPage):
+    """``/tokens/codigos-backup/``: ten new backup codes for a current code of the authenticator app, as
+    ``POST /api/2fa/codigos-backup/`` makes them (the same service, policy, throttle, lockout and audit
+    event); they replace the old ones and are shown once, with a download and a print button."""
+
+    template_name = "django_convites/2fa_backup_codes.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "remaining": backup_codes.remaining(self.request.user)}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not two_factor.is_active(request.user):
+            return self.page(off=True)
+        return super().get(request, *args, **kwargs)
+
+    @method_decorator(sensitive_variables("codes", "context"))
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        try:
+            codes = two_factor.new_backup_codes(
+                self.request.user, form.cleaned_data["codigo"], meta=request_meta(self.request)
+            )
+        except ConvitesError as error:
+            return self.refuse(form, error)
+        context = backup_codes_context(self.request, codes)
+        return self.page(made=True, **context)
 
 
 # -- logging in to a session ------------------------------------------------------------------------------

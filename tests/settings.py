@@ -64,6 +64,7 @@ TEMPLATES = [
         },
     }
 ]
+STATIC_URL = "/static/"  # the pages link their stylesheet with {% static %}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -105,7 +105,12 @@ def test_the_verify_page_takes_a_backup_code(client, secret, users):
     browser = Client()
     browser.force_login(users["usuario"])
     response = browser.post("/tokens/verificar-2fa/", {"codigo": codes[0], "next": "/site/page/"})
-    assert response.status_code == 302 and response["Location"] == "/site/page/"
+    # Not straight on to next: a page says a backup code was spent and how many are left.
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "You are logged in with a backup code." in html and "9 unused backup codes left" in html
+    assert 'class="convites-button" href="/site/page/"' in html
+    assert 'href="/tokens/codigos-backup/?next=%2Fsite%2Fpage%2F"' in html
     assert browser.get("/site/page/").status_code == 200
 
 

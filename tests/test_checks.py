@@ -175,6 +175,7 @@ FAILING_VALUES: dict[str, tuple[str, list[object]]] = {
     "django_convites.E055": ("WEBHOOK_MAX_ATTEMPTS", [0, 51, True, "10", None]),
     "django_convites.E056": ("WEBHOOK_RETRY_DELAY", [0, 3601, datetime.timedelta(hours=2), "30", None]),
     "django_convites.E057": ("AUDIT_RETENTION_DAYS", [0, 36501, "30", True, 1.5]),
+    "django_convites.E058": ("TOTP_ISSUER", ["", "  ", "Acme:Corp", "x" * 101, "Acme\nCorp", 3, ["Acme"]]),
 }
 
 
@@ -249,7 +250,7 @@ def test_each_key_is_checked_by_one_of_the_two_registered_parts(check_id, key):
     assert (security, other) == (([check_id], []) if DECLARATIONS[key].security else ([], [check_id]))
 
 
-def test_only_the_host_model_sender_and_delivery_keys_are_not_security_checks():
+def test_only_the_host_model_sender_delivery_and_display_keys_are_not_security_checks():
     assert {key for key, setting in DECLARATIONS.items() if not setting.security} == {
         "ORGANIZATION_MODEL",
         "NUCLEUS_MODEL",
@@ -260,6 +261,7 @@ def test_only_the_host_model_sender_and_delivery_keys_are_not_security_checks():
         "WEBHOOK_MAX_ATTEMPTS",
         "WEBHOOK_RETRY_DELAY",
         "AUDIT_RETENTION_DAYS",
+        "TOTP_ISSUER",
     }
 
 

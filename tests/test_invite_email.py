@@ -204,8 +204,11 @@ def test_a_logged_in_user_accepts_with_one_button(api_client, users, client):
     client.force_login(users["usuario"])
     client.get(link)
     response = client.post("/tokens/convites/aceitar/")
-    assert response.status_code == 302
-    assert response["Location"] == "/accounts/profile/"
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "You accepted the invite." in html and "associado" in html
+    assert 'class="convites-button" href="/"' in html  # on to the site
+    assert invite["codigo"] not in html
     row = Invite.objects.get(pk=invite["id"])
     assert row.used_by == users["usuario"]
     # Accepted once: the page now says why it cannot be used again.

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test import RequestFactory
+from django.http import HttpRequest
+from django.test import RequestFactory, override_settings
 
 from django_convites import net
 
@@ -89,5 +90,17 @@ def test_user_agent_is_cut_and_cleaned():
 def test_request_meta_is_cached_on_the_request():
     req = request("198.51.100.7", agent="x")
     meta = net.request_meta(req)
-    assert meta == net.RequestMeta(ip="198.51.100.7", user_agent="x")
+    assert meta == net.RequestMeta(ip="198.51.100.7", user_agent="x", host="testserver")
     assert net.request_meta(req) is meta
+
+
+def test_request_meta_holds_the_host_name_without_its_port():
+    assert net.host_name(RequestFactory().get("/", HTTP_HOST="Contas.Example.com:8443")) == "contas.example.com"
+    assert net.host_name(RequestFactory().get("/", HTTP_HOST="[::1]:8000")) == "[::1]"
+    assert net.request_meta(RequestFactory().get("/", HTTP_HOST="www.example.com")).host == "www.example.com"
+
+
+@override_settings(ALLOWED_HOSTS=["www.example.com"])
+def test_a_host_not_allowed_is_no_host_and_no_error():
+    assert net.host_name(RequestFactory().get("/", HTTP_HOST="evil.example.net")) == ""
+    assert net.host_name(HttpRequest()) == ""  # built by hand: neither Host nor SERVER_NAME

@@ -23,8 +23,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import segno
+from django.apps import apps
+from django.conf import settings
 from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -59,6 +62,8 @@ class Enrolment:
     otpauth_url: str = field(repr=False)
     secret: str = field(repr=False)
     qr_svg: str = field(repr=False)
+    #: The name the authenticator app shows beside the codes (:func:`issuer`); "" when none is known.
+    issuer: str = ""
 
 
 def _devices(user: Any, *, confirmed: bool) -> Any:
@@ -126,7 +131,8 @@ def _base32(device: TOTPDevice) -> str:
 
 
 def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
-    """An unconfirmed TOTP device for ``user`` (replacing an earlier unconfirmed one); 409 when 2FA is on."""
+    """An unconfirmed TOTP device for ``user`` (replacing an earlier unconfirmed one); 409 when 2FA is on.
+    ``meta`` names the site in the ``otpauth://`` URI when nothing else does (:func:`issuer`)."""
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     if is_active(user):
         raise TwoFactorActive()
@@ -137,26 +143,79 @@ def start_totp(user: Any, *, meta: RequestMeta | None = None) -> Enrolment:
         else:
             device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
         signals.two_factor_started.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details={})
-    return _enrolment(device)
+    return _enrolment(device, meta)
 
 
-def _enrolment(device: TOTPDevice) -> Enrolment:
-    url = totp_seeds.unsealed_copy(device).config_url
+def issuer(device: TOTPDevice | None = None, meta: RequestMeta | None = None) -> str:
+    """The name authenticator apps show beside the codes of ``device``, first found of: ``TOTP_ISSUER``;
+    django-otp's own ``OTP_TOTP_ISSUER`` (a string, or a callable given the device); the name of the
+    current ``Site`` when ``django.contrib.sites`` is installed (by ``SITE_ID``, else by the request's
+    host); the host name of the request (``meta.host``, unless it is an IPv6 address). "" when none is
+    known. A colon, which would end the name in the URI's label, is dropped."""
+    name = app_settings.TOTP_ISSUER or _otp_setting("OTP_TOTP_ISSUER", device)
+    if not name and apps.is_installed("django.contrib.sites"):
+        name = _site_name(meta.host if meta else "")
+    if not name and meta is not None and not meta.host.startswith("["):  # an IPv6 address names no site
+        name = meta.host
+    return (name or "").replace(":", "").strip()
+
+
+def _otp_setting(name: str, device: TOTPDevice | None) -> str:
+    """A string setting of django-otp that may be a callable of the device (``OTP_TOTP_ISSUER``,
+    ``OTP_TOTP_IMAGE``), as its ``TOTPDevice.config_url`` reads them; "" when unset."""
+    value = getattr(settings, name, None)
+    if callable(value):
+        value = value(device) if device is not None else None
+    return value if isinstance(value, str) else ""
+
+
+def _site_name(host: str) -> str:
+    from django.contrib.sites.models import Site
+
+    try:
+        if getattr(settings, "SITE_ID", None) is not None:
+            return str(Site.objects.get_current().name)
+    except Site.DoesNotExist:
+        return ""
+    site = Site.objects.filter(domain__iexact=host).first() if host else None
+    return "" if site is None else str(site.name)
+
+
+def otpauth_url(device: TOTPDevice, issuer_name: str) -> str:
+    """The ``otpauth://totp/<issuer>:<account>?secret=...&issuer=<issuer>`` URI of ``device``
+    (Google's Key Uri Format): the label and the parameter both name the issuer, each part
+    percent-encoded (RFC 3986: a space is ``%20``, never ``+``); without an issuer the label is the
+    account alone."""
+    account = quote(str(device.user.get_username()), safe="")
+    label = f"{quote(issuer_name, safe='')}:{account}" if issuer_name else account
+    query = urlencode({"secret": _base32(device), "algorithm": "SHA1", "digits": device.digits, "period": device.step})
+    if issuer_name:
+        query += f"&issuer={quote(issuer_name, safe='')}"
+    image = _otp_setting("OTP_TOTP_IMAGE", device)
+    if image:
+        query += f"&image={quote(image, safe=':/')}"
+    return f"otpauth://totp/{label}?{query}"
+
+
+def _enrolment(device: TOTPDevice, meta: RequestMeta | None = None) -> Enrolment:
+    name = issuer(device, meta)
+    url = otpauth_url(device, name)
     return Enrolment(
         device=device,
         otpauth_url=url,
         secret=_base32(device),
         qr_svg=segno.make(url, error="m").svg_inline(scale=4, title="otpauth"),
+        issuer=name,
     )
 
 
-def pending_enrolment(user: Any) -> Enrolment | None:
+def pending_enrolment(user: Any, *, meta: RequestMeta | None = None) -> Enrolment | None:
     """The enrolment ``user`` started and has not confirmed yet, to show it again (on every GET of the
     page, after a wrong code). It never makes one: :func:`start_totp` does."""
     if is_active(user):
         return None
     device = _devices(user, confirmed=False).order_by("-pk").first()
-    return None if device is None else _enrolment(device)
+    return None if device is None else _enrolment(device, meta)
 
 
 def matching_step(device: TOTPDevice, code: object, now: float | None = None) -> int | None:
@@ -285,6 +344,8 @@ class Activation:
     sessions_ended: int
     #: API tokens of the user that were revoked (``api_tokens_revogados``); 0 when they were kept.
     api_tokens_revoked: int
+    #: The user's new backup codes when the confirmation asked for them (``with_backup_codes``): shown once.
+    backup_codes: tuple[str, ...] = field(default=(), repr=False)
 
 
 def confirm_totp(
@@ -294,6 +355,7 @@ def confirm_totp(
     meta: RequestMeta | None = None,
     session: Any = None,
     keep_api_tokens: bool = False,
+    with_backup_codes: bool = False,
 ) -> Activation:
     """Activate ``user``'s unconfirmed device with a current code (400 ``otp_invalid`` otherwise; 409
     when a device is confirmed already, also by a racing request).
@@ -303,7 +365,9 @@ def confirm_totp(
     as having proved the second factor), and every live API token unless ``keep_api_tokens``. A Django
     session that confirms is the caller's to verify (``django_otp.login`` with the device). One
     ``2fa_ativado`` event records the change with ``sessoes_encerradas``, ``api_tokens_revogados`` and
-    ``api_tokens_mantidos``."""
+    ``api_tokens_mantidos``. ``with_backup_codes`` also makes the user's first ten backup codes in the same
+    transaction (audited as ``codigos_backup_gerados``, as :func:`new_backup_codes` is): the code just
+    given is the current TOTP code that making them asks for, and it cannot be given twice."""
     policy.require(user, policy.Act.CHANGE_SECOND_FACTOR)  # never through an API token
     if is_active(user):
         raise TwoFactorActive()
@@ -329,8 +393,12 @@ def confirm_totp(
                 counts.update(answer)
         details = {**counts, "api_tokens_mantidos": keep_api_tokens}
         signals.two_factor_enabled.send(sender=TOTPDevice, actor=user, target=device, meta=meta, details=details)
+        codes = backup_codes.generate(user, meta=meta) if with_backup_codes else []
     return Activation(
-        device=device, sessions_ended=counts["sessoes_encerradas"], api_tokens_revoked=counts["api_tokens_revogados"]
+        device=device,
+        sessions_ended=counts["sessoes_encerradas"],
+        api_tokens_revoked=counts["api_tokens_revogados"],
+        backup_codes=tuple(codes),
     )
 
 

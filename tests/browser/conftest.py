@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -26,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 900, "height": 700}
+#: A phone's screen, for the pages' narrow layout.
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 
 Screenshot = Callable[[Page, str], None]
@@ -55,6 +58,37 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A page the size of a phone's screen, with a phone's pixel density and touch."""
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT, locale="en-US", device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+class Requests:
+    """Every URL a page asked for (documents, stylesheets, scripts, images, fetches), in order."""
+
+    def __init__(self, page: Page) -> None:
+        self.urls: list[str] = []
+        page.on("request", lambda request: self.urls.append(request.url))
+
+    def hosts(self) -> set[str]:
+        """The hosts asked, ``data:`` URLs (built into a page, asked of no host) left out."""
+        return {urlsplit(url).netloc for url in self.urls if urlsplit(url).scheme != "data"}
+
+
+@pytest.fixture
+def requests_of() -> Callable[[Page], Requests]:
+    """``requests_of(page)`` records what ``page`` asks for from then on."""
+    return Requests
+
+
+@pytest.fixture
 def screenshot() -> Iterator[Screenshot]:
     """``screenshot(page, name)`` saves ``<name>.png`` in ``$CONVITES_SCREENSHOTS`` when it is set."""
     folder = os.environ.get("CONVITES_SCREENSHOTS")
@@ -64,6 +98,6 @@ def screenshot() -> Iterator[Screenshot]:
 
     def take(page: Page, name: str) -> None:
         if target is not None:
-            page.screenshot(path=str(target / f"{name}.png"), full_page=True, animations="disabled")
+            page.screenshot(path=str(target / f"{name}.png"), full_page=True, animations="disabled", scale="css")
 
     yield take

@@ -1,6 +1,7 @@
 """Check the built distributions the way a user meets them (run by ``tox -e package``).
 
-1. The wheel holds the migrations, templates, py.typed and both compiled catalogs, and no tests.
+1. The wheel holds the migrations, templates, static files, py.typed and both compiled catalogs, and no
+   tests.
 2. The wheel's version is ``django_convites.__version__``.
 3. The wheel installs into an empty virtualenv; ``django-admin check`` passes and migrations apply in a
    minimal site that adds the app as docs/quickstart.rst says; the example project runs on it.
@@ -27,6 +28,9 @@ REQUIRED = [
     "django_convites/py.typed",
     "django_convites/migrations/0001_initial.py",
     "django_convites/templates/django_convites/base.html",
+    "django_convites/templates/django_convites/backup_codes.txt",
+    "django_convites/static/django_convites/convites.css",
+    "django_convites/static/django_convites/convites.js",
     "django_convites/locale/pt_BR/LC_MESSAGES/django.po",
     "django_convites/locale/pt_BR/LC_MESSAGES/django.mo",
     "django_convites/locale/en/LC_MESSAGES/django.mo",
