@@ -11,6 +11,8 @@ import django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The docs' own extensions: convites_openapi writes api-reference.rst's reference from the OpenAPI schema.
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 # autodoc imports the models, so Django must be set up first; the test settings need no database server.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -26,6 +28,7 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "convites_openapi",
 ]
 
 source_suffix = {".rst": "restructuredtext"}

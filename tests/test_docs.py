@@ -523,3 +523,36 @@ def test_the_stale_wording_check_finds_a_promise() -> None:
     assert STALE.search("The 2FA pages come next.")
     assert STALE.search("JWT bearer tokens are not yet accepted")
     assert not STALE.search("django-convites is not on PyPI yet")
+
+
+# -- api-reference.rst -----------------------------------------------------------------------------------
+
+
+def test_the_api_reference_shows_every_operation_of_the_schema_with_its_answers() -> None:
+    pytest.importorskip("drf_spectacular")
+    import importlib.util
+
+    from tests.schema import api_schema
+
+    assert re.search(r"^\.\. convites-openapi::$", read("api-reference.rst"), flags=re.MULTILINE)
+    # docs/_ext/convites_openapi.py, the Sphinx extension that writes the reference at build time.
+    spec = importlib.util.spec_from_file_location("convites_openapi", DOCS / "_ext" / "convites_openapi.py")
+    assert spec is not None and spec.loader is not None
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    schema = api_schema()
+    page = extension.render(schema)
+    sections = re.split(r"^(?=``(?:GET|POST|PUT|PATCH|DELETE) /api/[^`]*``\n~)", page, flags=re.MULTILINE)
+    by_title = {section.splitlines()[0]: section for section in sections[1:]}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            title = f"``{method.upper()} /api{path}``"
+            assert title in by_title, title
+            section = by_title[title].split("\nSchemas\n", 1)[0]
+            assert f"``{operation['operationId']}``" in section
+            for status, response in operation["responses"].items():
+                assert f"``{status}``" in section, (title, status)
+                for code in extension.error_codes(response):
+                    assert f"``{code}``" in section, (title, status, code)
+    for name in schema["components"]["schemas"]:
+        assert f".. _convites-openapi-{name.lower()}:" in page, name

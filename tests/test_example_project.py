@@ -6,19 +6,15 @@ they import the same ``django_convites`` these tests import.
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.message
 import email.policy
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,16 +24,16 @@ from typing import Any
 
 import pytest
 
-import django_convites
+from tests.example_site import (
+    example_env,
+    run_manage,
+    serving,
+)
 from tests.invites import INVITE_FIELDS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MANAGE_PY = REPO_ROOT / "example_project" / "manage.py"
-PACKAGE_PARENT = Path(django_convites.__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60
 #: The environment of a site with debug off: it needs a key of its own (the demo's is public).
 DEBUG_OFF = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "example-project-tests-" + "k" * 40}
-SERVER_START_TIMEOUT = 20
 DEMO_USERS = {"root", "admin", "gestor", "usuario"}
 
 COUNTS = """
@@ -64,36 +60,9 @@ class ExampleSite:
     demo_output: str
 
 
-def example_env(database: Path, **extra: str) -> dict[str, str]:
-    """The environment of a subprocess: the example project's settings on ``database``, nothing inherited
-    that would change them."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("DJANGO_") and name not in {"DATABASE_URL", "EMAIL_FILE_PATH", "PYTHONPATH"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="example_project.settings",
-        DATABASE_URL=f"sqlite:///{database}",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
-        PYTHONIOENCODING="utf-8",
-    )
-    env.update(extra)
-    return env
-
-
 def manage(env: dict[str, str], *args: str) -> str:
     """Run ``manage.py *args``; fail with its output unless it succeeds; return its stdout."""
-    result = subprocess.run(
-        [sys.executable, str(MANAGE_PY), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
+    result = run_manage(env, *args, timeout=COMMAND_TIMEOUT)
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -117,19 +86,6 @@ def test_system_checks_pass(site: ExampleSite) -> None:
 def test_system_checks_pass_with_debug_off(site: ExampleSite) -> None:
     # The throttles count in the database cache, which every server process shares: no W004.
     assert "System check identified no issues" in manage({**site.env, **DEBUG_OFF}, "check")
-
-
-def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(MANAGE_PY), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
 
 
 def test_with_debug_off_it_refuses_to_start_without_a_secret_key_of_its_own(site: ExampleSite) -> None:
@@ -303,12 +259,6 @@ def test_mail_goes_to_the_console_by_default(site: ExampleSite) -> None:
     assert "Subject: Convite" in output
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def get(url: str) -> tuple[int, str, bytes]:
     """GET ``url``: status, content type and body, for error statuses too."""
     try:
@@ -316,43 +266,6 @@ def get(url: str) -> tuple[int, str, bytes]:
             return response.status, response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get_content_type(), error.read()
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """``runserver`` on a free port with ``env``, its output in ``log_path``; yields its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE_PY), "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"runserver exited with {process.returncode}:\n{log_path.read_text('utf-8')}")
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(
-                            f"runserver did not answer in {SERVER_START_TIMEOUT} s:\n{log_path.read_text('utf-8')}"
-                        )
-                    time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -517,10 +430,13 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
         site.env, "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(schema_file)
     )
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    assert schema["components"]["securitySchemes"]["bearer"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A JWT access token from POST /api/auth/token/, or an API token (cvp_...).",
+    schemes = schema["components"]["securitySchemes"]
+    assert {
+        name: (scheme["type"], scheme.get("scheme"), scheme.get("bearerFormat")) for name, scheme in schemes.items()
+    } == {
+        "convitesJWT": ("http", "bearer", "JWT"),
+        "convitesApiToken": ("http", "bearer", "cvp_..."),
+        "cookieAuth": ("apiKey", None, None),
     }
     paths = set(schema["paths"])
     for path in (
@@ -552,6 +468,25 @@ def test_the_openapi_schema_documents_every_endpoint_without_warnings(site: Exam
     assert created == {"$ref": "#/components/schemas/IssuedInvite"}
     assert "codigo" in schema["components"]["schemas"]["IssuedInvite"]["properties"]
     assert "codigo" not in schema["components"]["schemas"]["Invite"]["properties"]
+
+
+def test_the_swagger_page_works_offline(site: ExampleSite, tmp_path: Path) -> None:
+    # Swagger UI's files come from drf-spectacular-sidecar, served by the site (debug on: runserver serves
+    # static files), not from a CDN: /api/docs/ works without the internet and calls no other site.
+    pytest.importorskip("drf_spectacular_sidecar")
+    with serving(site.env, tmp_path / "runserver.log") as base:
+        status, content_type, body = get(f"{base}/api/docs/")
+        assert (status, content_type) == (200, "text/html")
+        page = body.decode("utf-8")
+        external = [url for url in re.findall(r"(?:https?:)?//[\w.-]+(?::\d+)?", page) if not url.endswith(base[5:])]
+        assert external == [], external
+        assert '"validatorUrl": null' in page  # no badge fetched from swagger.io's validator
+        assets = re.findall(r'<(?:script|link)[^>]*\b(?:src|href)="([^"]+)"', page)
+        assert len(assets) >= 4, assets  # the CSS, the favicon and the two scripts
+        for asset in [*assets, re.search(r'url: "([^"]+)"', page).group(1)]:  # type: ignore[union-attr]
+            assert asset.startswith("/"), asset
+            status, _, content = get(f"{base}{asset}")
+            assert status == 200 and content, asset
 
 
 PARALLEL_USERS = 10  # runserver queues at most 10 connections (request_queue_size)
@@ -658,15 +593,7 @@ def test_demo_refuses_a_busy_port_before_saying_the_site_is_ready(site: ExampleS
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, str(MANAGE_PY), "demo", "--addrport", f"127.0.0.1:{port}"],
-            cwd=REPO_ROOT,
-            env=site.env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        done = run_manage(site.env, "demo", "--addrport", f"127.0.0.1:{port}", timeout=COMMAND_TIMEOUT)
     assert done.returncode == 1
     assert f"Cannot serve the demo on 127.0.0.1:{port}" in done.stderr
     assert "--addrport 127.0.0.1:8001" in done.stderr

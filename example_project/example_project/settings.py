@@ -43,6 +43,8 @@ else:
     ]
 
 HAS_DRF_SPECTACULAR = importlib.util.find_spec("drf_spectacular") is not None
+#: Swagger UI's own files, served by the site: /api/docs/ works offline (the ``example`` extra installs it).
+HAS_SPECTACULAR_SIDECAR = HAS_DRF_SPECTACULAR and importlib.util.find_spec("drf_spectacular_sidecar") is not None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,11 +57,14 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "django_convites",
+    # Before django_convites: its templates/django_convites/base.html puts the app's pages in the demo's frame.
     "demo",
+    "django_convites",
 ]
 if HAS_DRF_SPECTACULAR:
     INSTALLED_APPS.append("drf_spectacular")
+if HAS_SPECTACULAR_SIDECAR:
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -169,11 +174,16 @@ REST_FRAMEWORK = {
 }
 if HAS_DRF_SPECTACULAR:
     REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
-    SPECTACULAR_SETTINGS = {
+    SPECTACULAR_SETTINGS: dict[str, object] = {
         "TITLE": "django-convites example project",
         "DESCRIPTION": "Invites, API tokens, JWT sessions, two-factor authentication and audit log.",
         "SERVE_INCLUDE_SCHEMA": False,
+        # No call to swagger.io's online validator: the page works offline and sends the schema nowhere.
+        "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     }
+    if HAS_SPECTACULAR_SIDECAR:
+        # Swagger UI and Redoc from the site's static files instead of a CDN.
+        SPECTACULAR_SETTINGS.update(SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR")
 
 # Every key has a safe default; `manage.py check` explains a bad value. The keys are listed in the
 # configuration reference of the docs. The demo names its own organization and nucleus models.
@@ -183,6 +193,8 @@ DJANGO_CONVITES: dict[str, object] = {
     "NUCLEUS_ORGANIZATION_FIELD": "organizacao",
     # Where the accept page's sign-up sends the new member: the home page, which lists their organizations.
     "SIGNUP_REDIRECT_URL": "home",
+    # The name authenticator apps show beside the demo's codes (default: the host name of the request).
+    "TOTP_ISSUER": "django-convites demo",
     # The demo's webhook receiver runs on this machine: loopback and private URLs are allowed here only.
     "WEBHOOK_ALLOW_PRIVATE_URLS": True,
 }

@@ -22,7 +22,8 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from tests.browser.test_two_factor_pages import path_of, submit
-from tests.test_example_project import DEBUG_OFF, ExampleSite, manage, read_mail, serving, shell_json
+from tests.example_site import serving
+from tests.test_example_project import DEBUG_OFF, ExampleSite, manage, read_mail, shell_json
 
 pytestmark = pytest.mark.browser
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_convites.api.schema import field_schema, secret_schema
 from django_convites.api.serializers.base import StrictSerializer
 from django_convites.models import ApiToken, Scope
 from django_convites.services.api_tokens import MAX_ALLOWED_NETWORKS
@@ -14,11 +15,15 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     nome = serializers.CharField(source="name")
     prefixo = serializers.CharField(source="prefix")
     criado_em = serializers.DateTimeField(source="created_at")
-    expira_em = serializers.DateTimeField(source="expires_at")
-    ultimo_uso_em = serializers.DateTimeField(source="last_used_at")
-    ultimo_uso_ip = serializers.IPAddressField(source="last_used_ip")
-    ips_permitidos = serializers.ListField(source="allowed_ips", child=serializers.CharField())
-    revogado_em = serializers.DateTimeField(source="revoked_at")
+    expira_em = serializers.DateTimeField(source="expires_at", allow_null=True, help_text="null: it never expires.")
+    ultimo_uso_em = serializers.DateTimeField(
+        source="last_used_at", allow_null=True, help_text="Written at most once a minute; null: never used."
+    )
+    ultimo_uso_ip = serializers.IPAddressField(source="last_used_ip", allow_null=True)
+    ips_permitidos = serializers.ListField(
+        source="allowed_ips", child=serializers.CharField(), help_text="Networks in CIDR form; empty: any address."
+    )
+    revogado_em = serializers.DateTimeField(source="revoked_at", allow_null=True)
     usuario = serializers.ReadOnlyField(source="user_id")
 
     class Meta:
@@ -48,6 +53,7 @@ class CreatedApiTokenSerializer(ApiTokenSerializer):
         fields = ["id", "token", *ApiTokenSerializer.Meta.fields[1:]]
         read_only_fields = fields
 
+    @field_schema(secret_schema("cvp", "The API token, shown in this answer only."))
     def get_token(self, token: ApiToken) -> str:
         secret: str = self.context["secret"]
         return secret

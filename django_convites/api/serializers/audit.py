@@ -8,9 +8,16 @@ from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_convites.api.schema import field_schema
+from django_convites.api.serializers.base import RFC3339DateTimeField
 from django_convites.api.serializers.invites import ReferenceField
 from django_convites.audit import EventFilter
 from django_convites.models import AuditEvent
+
+
+@field_schema({"type": "object", "additionalProperties": True, "description": "The event's details (docs/events.rst)."})
+class DetailsField(serializers.JSONField):
+    """``detalhes``: a JSON object, whose keys each event documents."""
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
@@ -22,7 +29,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
     alvo_tipo = serializers.CharField(source="target_type")
     alvo_id = serializers.CharField(source="target_id")
     criado_em = serializers.DateTimeField(source="created_at")
-    detalhes = serializers.JSONField(source="details")
+    detalhes = DetailsField(source="details")
 
     class Meta:
         model = AuditEvent
@@ -40,7 +47,9 @@ class UserFilterSerializer(serializers.Serializer[Any]):
     automatic key, positive), so that a query never fails on it: anything else is a 400 field error.
     """
 
-    usuario = serializers.CharField(required=False, max_length=64)
+    usuario = serializers.CharField(
+        required=False, max_length=64, help_text="A user's id: another user's needs root or admin."
+    )
 
     def validate_usuario(self, value: str) -> Any:
         pk = get_user_model()._meta.pk
@@ -57,8 +66,8 @@ class UserFilterSerializer(serializers.Serializer[Any]):
 class PeriodFilterSerializer(UserFilterSerializer):
     """``?usuario=&desde=&ate=``: whose, and from when to when (ISO 8601 date-times, both inclusive)."""
 
-    desde = serializers.DateTimeField(required=False)
-    ate = serializers.DateTimeField(required=False)
+    desde = serializers.DateTimeField(required=False, help_text="ISO 8601 date-time, inclusive.")
+    ate = serializers.DateTimeField(required=False, help_text="ISO 8601 date-time, inclusive; not before 'desde'.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "desde" in attrs and "ate" in attrs and attrs["desde"] > attrs["ate"]:
@@ -69,10 +78,12 @@ class PeriodFilterSerializer(UserFilterSerializer):
 class AuditFilterSerializer(PeriodFilterSerializer):
     """The query string of the audit lists (``GET /api/auditoria/`` and the ``logs/`` of an invite or a token)."""
 
-    evento = serializers.CharField(required=False, max_length=64)
-    alvo_tipo = serializers.CharField(required=False, max_length=32)
-    alvo_id = serializers.CharField(required=False, max_length=64)
-    ip = serializers.IPAddressField(required=False)
+    evento = serializers.CharField(required=False, max_length=64, help_text="An event name (docs/events.rst).")
+    alvo_tipo = serializers.CharField(
+        required=False, max_length=32, help_text="The kind of object acted on: convite, api_token, sessao, ..."
+    )
+    alvo_id = serializers.CharField(required=False, max_length=64, help_text="The id of the object acted on.")
+    ip = serializers.IPAddressField(required=False, help_text="The client's IP address (IPv4 or IPv6).")
 
     def event_filter(self) -> EventFilter:
         """The validated query as an :class:`~django_convites.audit.EventFilter` (call after ``is_valid()``)."""
@@ -91,8 +102,10 @@ class AuditFilterSerializer(PeriodFilterSerializer):
 class AccessHistoryFilterSerializer(UserFilterSerializer):
     """The query string of ``GET /api/auditoria/acessos/``."""
 
-    desde = serializers.DateTimeField(required=False)
-    limite = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+    desde = serializers.DateTimeField(required=False, help_text="ISO 8601 date-time; by default 30 days ago.")
+    limite = serializers.IntegerField(
+        required=False, min_value=1, max_value=200, default=50, help_text="How many credentials, at most."
+    )
 
 
 class UseSerializer(serializers.Serializer[Any]):
@@ -114,5 +127,6 @@ class CredentialUsesSerializer(serializers.Serializer[Any]):
 
 class AccessHistorySerializer(serializers.Serializer[Any]):
     usuario = ReferenceField(read_only=True, source="user_id", help_text="The user's primary key.")
-    desde = serializers.DateTimeField(source="since")
+    # The client chooses it (?desde=), any year: RFC 3339 even before the site's zone had standard time.
+    desde = RFC3339DateTimeField(source="since")
     credenciais = CredentialUsesSerializer(source="credentials", many=True)

@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from django_convites.api.schema import field_schema, secret_schema
 from django_convites.api.serializers.base import StrictSerializer
 from django_convites.models import SessionFamily
 from django_convites.services import sessions
@@ -35,10 +36,16 @@ class LoginSerializer(StrictSerializer):
     otp = StringField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
 
 
+@field_schema(secret_schema("cvr"))
+class RefreshTokenField(serializers.CharField):
+    """A refresh token in a request body: any string up to 128 characters gets to the service, which answers
+    401 for one that is not a live refresh token; the schema shows the tokens' shape."""
+
+
 class RefreshSerializer(StrictSerializer):
     """``{"refresh": ...}``: the body of refresh and revoke."""
 
-    refresh = serializers.CharField(max_length=128, trim_whitespace=False)
+    refresh = RefreshTokenField(max_length=128, trim_whitespace=False, help_text="A refresh token (cvr_...).")
 
 
 class SessionEndField(serializers.DateTimeField):
@@ -56,8 +63,8 @@ class SessionEndField(serializers.DateTimeField):
 
 
 class TokenPairSerializer(serializers.Serializer[sessions.TokenPair]):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    access = serializers.CharField(help_text="A JWT access token: send it as Authorization: Bearer <access>.")
+    refresh = RefreshTokenField(help_text="The refresh token (cvr_...): spend it once for a new pair.")
     access_expira_em = serializers.DateTimeField(source="access_expires_at")
     refresh_expira_em = serializers.DateTimeField(source="refresh_expires_at")
     sessao_expira_em = SessionEndField()
@@ -65,7 +72,9 @@ class TokenPairSerializer(serializers.Serializer[sessions.TokenPair]):
 
 class SessionSerializer(serializers.ModelSerializer[SessionFamily]):
     criado_em = serializers.DateTimeField(source="created_at")
-    ultimo_refresh_em = serializers.DateTimeField(source="last_refreshed_at")
+    ultimo_refresh_em = serializers.DateTimeField(
+        source="last_refreshed_at", allow_null=True, help_text="null: never refreshed."
+    )
     sessao_expira_em = SessionEndField()
 
     class Meta:

@@ -12,17 +12,25 @@ from django_convites.api.base import (
     NoStoreMixin,
 )
 from django_convites.api.pagination import CreatedAtPagination
-from django_convites.api.schema import document, query
+from django_convites.api.schema import document, query_of
 from django_convites.api.serializers.api_tokens import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
     CreatedApiTokenSerializer,
 )
-from django_convites.api.serializers.audit import AuditEventSerializer, UserFilterSerializer
-from django_convites.api.views.audit import FILTERS, EventListView
+from django_convites.api.serializers.audit import AuditEventSerializer, AuditFilterSerializer, UserFilterSerializer
+from django_convites.api.views.audit import EventListView
 from django_convites.models import ApiToken
 from django_convites.net import request_meta
 from django_convites.services import api_tokens
+
+#: What a new token's id leads to (OpenAPI links).
+TOKEN_LINKS = {
+    "read": ("api_tokens_ler", {"token_id": "$response.body#/id"}),
+    "rotate": ("api_tokens_rotacionar", {"token_id": "$response.body#/id"}),
+    "logs": ("api_tokens_logs", {"token_id": "$response.body#/id"}),
+    "revoke": ("api_tokens_revogar", {"token_id": "$response.body#/id"}),
+}
 
 
 class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView[ApiToken]):
@@ -37,8 +45,9 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView[ApiToken]):
 
     @document(
         operation_id="api_tokens_listar",
-        parameters=[query("usuario", "another user's id (root and admin)")],
+        parameters=query_of(UserFilterSerializer),
         responses=ApiTokenSerializer(many=True),
+        errors=["invalid", "permission_denied"],
     )
     def get(self, request: Request) -> Response:
         filters = UserFilterSerializer(data=request.query_params)
@@ -48,7 +57,11 @@ class ApiTokenListView(NoStoreMixin, ConvitesGenericAPIView[ApiToken]):
         return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
 
     @document(
-        operation_id="api_tokens_criar", request=ApiTokenCreateSerializer, responses={201: CreatedApiTokenSerializer}
+        operation_id="api_tokens_criar",
+        request=ApiTokenCreateSerializer,
+        responses={201: CreatedApiTokenSerializer},
+        errors=["invalid", "scope_not_allowed"],
+        links={201: TOKEN_LINKS},
     )
     def post(self, request: Request) -> Response:
         body = ApiTokenCreateSerializer(data=request.data)
@@ -70,11 +83,11 @@ class ApiTokenDetailView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="api_tokens_ler", responses=ApiTokenSerializer)
+    @document(operation_id="api_tokens_ler", responses=ApiTokenSerializer, errors=["not_found"])
     def get(self, request: Request, token_id: str) -> Response:
         return Response(ApiTokenSerializer(api_tokens.visible_api_token(request.user, token_id)).data)
 
-    @document(operation_id="api_tokens_revogar", responses={204: None})
+    @document(operation_id="api_tokens_revogar", responses={204: None}, errors=["not_found"])
     def delete(self, request: Request, token_id: str) -> Response:
         api_tokens.revoke_api_token(token_id, actor=request.user, meta=request_meta(request))
         return Response(status=204)
@@ -85,7 +98,13 @@ class ApiTokenRotateView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="api_tokens_rotacionar", request=None, responses={201: CreatedApiTokenSerializer})
+    @document(
+        operation_id="api_tokens_rotacionar",
+        request=None,
+        responses={201: CreatedApiTokenSerializer},
+        errors=["not_found", "not_owner", "scope_not_allowed", ("token_revoked", 409)],
+        links={201: TOKEN_LINKS},
+    )
     def post(self, request: Request, token_id: str) -> Response:
         created = api_tokens.rotate_api_token(token_id, actor=request.user, meta=request_meta(request))
         return Response(CreatedApiTokenSerializer(created.token, context={"secret": created.secret}).data, status=201)
@@ -95,7 +114,12 @@ class ApiTokenLogsView(EventListView):
     """``GET /api/api-tokens/<id>/logs/``: who created, used, rotated and revoked the token, from where; with
     the filters of the audit list."""
 
-    @document(operation_id="api_tokens_logs", parameters=FILTERS, responses=AuditEventSerializer(many=True))
+    @document(
+        operation_id="api_tokens_logs",
+        parameters=query_of(AuditFilterSerializer),
+        responses=AuditEventSerializer(many=True),
+        errors=["invalid", "not_found"],
+    )
     def get(self, request: Request, token_id: str) -> Response:
         wanted = self.wanted()
         return self.page_of(wanted.apply(api_tokens.api_token_history(request.user, token_id)))

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from django_convites.api.base import ConvitesAPIView, ConvitesGenericAPIView
 from django_convites.api.pagination import CreatedAtPagination
-from django_convites.api.schema import document, query
+from django_convites.api.schema import document, query_of
 from django_convites.api.serializers.audit import (
     AccessHistoryFilterSerializer,
     AccessHistorySerializer,
@@ -22,17 +22,6 @@ from django_convites.api.serializers.audit import (
 from django_convites.audit import EventFilter, events_visible_to
 from django_convites.models import AuditEvent
 from django_convites.services.access_history import access_history
-
-#: The query parameters of every audit list, for the schema.
-FILTERS = [
-    query("usuario", "the id of the user who acted"),
-    query("evento", "an event name (docs: event catalogue)"),
-    query("alvo_tipo", "the kind of object: convite, api_token, sessao, ..."),
-    query("alvo_id", "the object's id"),
-    query("ip", "the client's IP address"),
-    query("desde", "ISO 8601 date-time, inclusive"),
-    query("ate", "ISO 8601 date-time, inclusive"),
-]
 
 
 class EventListView(ConvitesGenericAPIView[AuditEvent]):
@@ -57,7 +46,12 @@ class EventListView(ConvitesGenericAPIView[AuditEvent]):
 class AuditEventListView(EventListView):
     """``GET /api/auditoria/``: one's own events; root and admin see everyone's (docs/audit.rst)."""
 
-    @document(operation_id="auditoria_listar", parameters=FILTERS, responses=AuditEventSerializer(many=True))
+    @document(
+        operation_id="auditoria_listar",
+        parameters=query_of(AuditFilterSerializer),
+        responses=AuditEventSerializer(many=True),
+        errors=["invalid", "permission_denied"],
+    )
     def get(self, request: Request) -> Response:
         return self.page_of(events_visible_to(request.user, self.wanted()))
 
@@ -69,12 +63,9 @@ class AccessHistoryView(ConvitesAPIView):
 
     @document(
         operation_id="auditoria_acessos",
-        parameters=[
-            query("usuario", "another user's id (root and admin)"),
-            query("desde", "ISO 8601 date-time; default 30 days ago"),
-            query("limite", "how many credentials, at most 200", kind=int),
-        ],
+        parameters=query_of(AccessHistoryFilterSerializer),
         responses=AccessHistorySerializer,
+        errors=["invalid", "permission_denied"],
     )
     def get(self, request: Request) -> Response:
         filters = AccessHistoryFilterSerializer(data=request.query_params)

@@ -25,9 +25,13 @@ class AuthCodeIssueView(NoStoreMixin, ConvitesAPIView):
     during a lockout."""
 
     permission_classes = [IsAuthenticated]
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
 
     @document(
-        operation_id="codigos_gerar", request=AuthCodeRequestSerializer, responses={201: IssuedAuthCodeSerializer}
+        operation_id="codigos_gerar",
+        request=AuthCodeRequestSerializer,
+        responses={201: IssuedAuthCodeSerializer},
+        errors=["invalid", "interactive_login_required", "code_cooldown", "code_undeliverable"],
     )
     def post(self, request: Request) -> Response:
         body = AuthCodeRequestSerializer(data=request.data)
@@ -42,8 +46,14 @@ class AuthCodeValidateView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
     throttle_classes = [TwoFactorThrottle]
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
 
-    @document(operation_id="codigos_validar", request=AuthCodeSerializer, responses=ValidatedAuthCodeSerializer)
+    @document(
+        operation_id="codigos_validar",
+        request=AuthCodeSerializer,
+        responses=ValidatedAuthCodeSerializer,
+        errors=["invalid", "interactive_login_required", "code_invalid", "code_expired", "code_used", "code_locked"],
+    )
     def post(self, request: Request) -> Response:
         body = AuthCodeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

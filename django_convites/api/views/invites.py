@@ -20,21 +20,22 @@ from django_convites.api.base import (
     NoStoreMixin,
 )
 from django_convites.api.pagination import CreatedAtPagination
-from django_convites.api.schema import document, query
-from django_convites.api.serializers.audit import AuditEventSerializer
+from django_convites.api.schema import ErrorDeclaration, document, query, query_of, secret_schema
+from django_convites.api.serializers.audit import AuditEventSerializer, AuditFilterSerializer
 from django_convites.api.serializers.base import StrictSerializer
 from django_convites.api.serializers.invites import (
     CodeSerializer,
     InviteCreateSerializer,
     InviteFilterSerializer,
     InviteSerializer,
+    InviteUseSerializer,
     IssuedInviteSerializer,
     RevokedInviteSerializer,
     UsedInviteSerializer,
     ValidatedInviteSerializer,
 )
 from django_convites.api.throttling import InviteResendThrottle, InviteValidationThrottle
-from django_convites.api.views.audit import FILTERS, EventListView
+from django_convites.api.views.audit import EventListView
 from django_convites.exceptions import InviteQuotaExceeded
 from django_convites.models import Invite
 from django_convites.net import request_meta
@@ -42,6 +43,9 @@ from django_convites.services import invites
 
 #: Header of ``POST /api/tokens/`` responses: invites the issuer may still create today.
 REMAINING_HEADER = "X-Convites-Restantes"
+
+#: How an invite named by ``<ref>`` (its id or its code) can fail to be found.
+REF_ERRORS: list[ErrorDeclaration] = ["invalid_code_format", "invite_not_found"]
 
 
 def body_mapping(request: Request) -> Mapping[str, Any]:
@@ -78,8 +82,9 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
 
     @document(
         operation_id="convites_listar",
-        parameters=[query("estado", "novo, usado, expirado or revogado")],
+        parameters=query_of(InviteFilterSerializer),
         responses=InviteSerializer(many=True),
+        errors=["invalid", "permission_denied"],
     )
     def get(self, request: Request) -> Response:
         filters = InviteFilterSerializer(data=request.query_params)
@@ -88,7 +93,31 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(InviteSerializer(page, many=True).data)
 
-    @document(operation_id="convites_criar", request=InviteCreateSerializer, responses={201: IssuedInviteSerializer})
+    @document(
+        operation_id="convites_criar",
+        request=InviteCreateSerializer,
+        responses={201: IssuedInviteSerializer},
+        errors=["invalid", "permission_denied", "invite_quota_exceeded", "invite_undeliverable"],
+        links={
+            201: {
+                "read": ("convites_ler", {"ref": "$response.body#/id"}),
+                "validate": ("convites_validar_get", {"codigo": "$response.body#/codigo"}),
+                "use": ("convites_usar", {"ref": "$response.body#/codigo"}),
+                "sign_up": ("convites_registrar", {"ref": "$response.body#/codigo"}),
+                "revoke": ("convites_revogar", {"ref": "$response.body#/id"}),
+                "resend": ("convites_reenviar", {"ref": "$response.body#/id"}),
+                "logs": ("convites_logs", {"ref": "$response.body#/id"}),
+            }
+        },
+        headers={
+            REMAINING_HEADER: (
+                "How many invites the issuer may still create today (absent when no quota applies: root, or "
+                "INVITES_PER_DAY set to None).",
+                (201, 429),
+                {"type": "integer", "minimum": 0},
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         body = InviteCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -118,6 +147,15 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
         return response
 
 
+#: What validating a code can answer besides the invite.
+VALIDATION_ERRORS: list[ErrorDeclaration] = [
+    *REF_ERRORS,
+    ("invite_used", 410),
+    "invite_expired",
+    ("invite_revoked", 410),
+]
+
+
 class InviteValidateView(InviteViewMixin, ConvitesAPIView):
     """``GET /api/tokens/validate/?codigo=`` or ``POST {codigo}``: whether a code can be used. No login
     needed; throttled per client IP. ``POST`` is the documented form (a code in a URL gets logged)."""
@@ -128,13 +166,23 @@ class InviteValidateView(InviteViewMixin, ConvitesAPIView):
 
     @document(
         operation_id="convites_validar_get",
-        parameters=[query("codigo", "the invite code (prefer POST: a URL gets logged)", required=True)],
+        parameters=[
+            query(
+                "codigo", "the invite code (prefer POST: a URL gets logged)", required=True, kind=secret_schema("cvi")
+            )
+        ],
         responses=ValidatedInviteSerializer,
+        errors=VALIDATION_ERRORS,
     )
     def get(self, request: Request) -> Response:
         return self.validate(request, request.query_params.get("codigo"))
 
-    @document(operation_id="convites_validar", request=CodeSerializer, responses=ValidatedInviteSerializer)
+    @document(
+        operation_id="convites_validar",
+        request=CodeSerializer,
+        responses=ValidatedInviteSerializer,
+        errors=VALIDATION_ERRORS,
+    )
     def post(self, request: Request) -> Response:
         return self.validate(request, body_mapping(request).get("codigo"))
 
@@ -148,7 +196,7 @@ class InviteDetailView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="convites_ler", responses=InviteSerializer)
+    @document(operation_id="convites_ler", responses=InviteSerializer, errors=[*REF_ERRORS, "permission_denied"])
     def get(self, request: Request, ref: str) -> Response:
         return Response(InviteSerializer(invites.visible_invite(request.user, ref)).data)
 
@@ -159,7 +207,18 @@ class InviteUseView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="convites_usar", request=CodeSerializer, responses=UsedInviteSerializer)
+    @document(
+        operation_id="convites_usar",
+        request=InviteUseSerializer,
+        responses=UsedInviteSerializer,
+        errors=[
+            *REF_ERRORS,
+            "invite_email_mismatch",
+            ("invite_used", 409),
+            "invite_expired",
+            ("invite_revoked", 410),
+        ],
+    )
     def post(self, request: Request, ref: str) -> Response:
         code = body_mapping(request).get("codigo")
         invite = invites.use_invite(ref, user=request.user, code=code, meta=request_meta(request))
@@ -171,7 +230,12 @@ class InviteRevokeView(InviteViewMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="convites_revogar", request=None, responses=RevokedInviteSerializer)
+    @document(
+        operation_id="convites_revogar",
+        request=None,
+        responses=RevokedInviteSerializer,
+        errors=[*REF_ERRORS, "permission_denied", ("invite_used", 409), ("invite_revoked", 409)],
+    )
     def post(self, request: Request, ref: str) -> Response:
         invite = invites.revoke_invite(ref, actor=request.user, meta=request_meta(request))
         return Response(RevokedInviteSerializer(invite).data)
@@ -204,7 +268,22 @@ class InviteResendView(InviteViewMixin, ConvitesAPIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [InviteResendThrottle]
 
-    @document(operation_id="convites_reenviar", request=None, responses=ResentInviteSerializer)
+    @document(
+        operation_id="convites_reenviar",
+        request=None,
+        reads_body=True,
+        responses=ResentInviteSerializer,
+        errors=[
+            "invalid",
+            *REF_ERRORS,
+            "permission_denied",
+            ("invite_used", 409),
+            ("invite_revoked", 409),
+            "invite_expired",
+            "invite_not_bound",
+            "invite_undeliverable",
+        ],
+    )
     def post(self, request: Request, ref: str) -> Response:
         ResendSerializer(data=body_mapping(request)).is_valid(raise_exception=True)
         resent = invites.resend_invite(
@@ -220,7 +299,12 @@ class InviteLogsView(InviteViewMixin, EventListView):
     """``GET /api/tokens/<ref>/logs/``: the invite's audit events, newest first, with the filters of the audit
     list."""
 
-    @document(operation_id="convites_logs", parameters=FILTERS, responses=AuditEventSerializer(many=True))
+    @document(
+        operation_id="convites_logs",
+        parameters=query_of(AuditFilterSerializer),
+        responses=AuditEventSerializer(many=True),
+        errors=["invalid", *REF_ERRORS, "permission_denied"],
+    )
     def get(self, request: Request, ref: str) -> Response:
         wanted = self.wanted()
         return self.page_of(wanted.apply(invites.invite_history(request.user, ref)))

@@ -46,7 +46,12 @@ class LoginView(SessionTokenView):
 
     throttle_classes = [LoginThrottle, LoginUsernameThrottle]
 
-    @document(operation_id="auth_login", request=LoginSerializer, responses=TokenPairSerializer)
+    @document(
+        operation_id="auth_login",
+        request=LoginSerializer,
+        responses=TokenPairSerializer,
+        errors=["invalid", "invalid_credentials", "otp_required", ("otp_invalid", 401), "otp_locked"],
+    )
     @method_decorator(sensitive_variables("body"))
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
@@ -64,7 +69,18 @@ class LoginView(SessionTokenView):
 class RefreshView(SessionTokenView):
     """``POST /api/auth/token/refresh/``: a new pair for a refresh token, which is spent."""
 
-    @document(operation_id="auth_refresh", request=RefreshSerializer, responses=TokenPairSerializer)
+    @document(
+        operation_id="auth_refresh",
+        request=RefreshSerializer,
+        responses=TokenPairSerializer,
+        errors=[
+            "invalid",
+            ("authentication_failed", 401),
+            ("token_expired", 401),
+            ("token_revoked", 401),
+            "token_reused",
+        ],
+    )
     def post(self, request: Request) -> Response:
         body = RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -75,7 +91,12 @@ class RefreshView(SessionTokenView):
 class RevokeView(SessionTokenView):
     """``POST /api/auth/token/revoke/``: log out, ending the session of a refresh token."""
 
-    @document(operation_id="auth_revoke", request=RefreshSerializer, responses={204: None})
+    @document(
+        operation_id="auth_revoke",
+        request=RefreshSerializer,
+        responses={204: None},
+        errors=["invalid", ("authentication_failed", 401)],
+    )
     def post(self, request: Request) -> Response:
         body = RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -92,7 +113,11 @@ class SessionListView(ConvitesGenericAPIView[SessionFamily]):
     #: Only for the browsable API, whose filter form asks for one; ``get`` lists what the service allows.
     queryset = SessionFamily.objects.none()
 
-    @document(operation_id="auth_sessoes_listar", responses=SessionSerializer(many=True))
+    @document(
+        operation_id="auth_sessoes_listar",
+        responses=SessionSerializer(many=True),
+        links={200: {"end": ("auth_sessoes_encerrar", {"family_id": "$response.body#/results/0/id"})}},
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(sessions.sessions_of(request.user))
         return self.get_paginated_response(SessionSerializer(page, many=True).data)
@@ -103,7 +128,7 @@ class SessionDetailView(ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
 
-    @document(operation_id="auth_sessoes_encerrar", responses={204: None})
+    @document(operation_id="auth_sessoes_encerrar", responses={204: None}, errors=["not_found"])
     def delete(self, request: Request, family_id: str) -> Response:
         sessions.end_own_session(request.user, family_id, meta=request_meta(request))
         return Response(status=204)

@@ -14,7 +14,7 @@ from django_convites.api.base import ConvitesAPIView
 from django_convites.api.schema import document
 from django_convites.api.serializers.signup import SignedUpSerializer, SignUpSerializer
 from django_convites.api.throttling import InviteValidationThrottle
-from django_convites.api.views.invites import InviteViewMixin, body_mapping
+from django_convites.api.views.invites import REF_ERRORS, InviteViewMixin, body_mapping
 from django_convites.net import request_meta
 from django_convites.services import signup
 
@@ -30,7 +30,20 @@ class InviteSignUpView(InviteViewMixin, ConvitesAPIView):
     two_factor_exempt = True
     throttle_classes = [InviteValidationThrottle]
 
-    @document(operation_id="convites_registrar", request=SignUpSerializer, responses={201: SignedUpSerializer})
+    @document(
+        operation_id="convites_registrar",
+        request=SignUpSerializer,
+        responses={201: SignedUpSerializer},
+        errors=[
+            "invalid",
+            *REF_ERRORS,
+            "invite_email_mismatch",
+            ("invite_used", 409),
+            "invite_expired",
+            ("invite_revoked", 410),
+            "signup_failed",
+        ],
+    )
     @method_decorator(sensitive_variables("body", "fields"))
     def post(self, request: Request, ref: str) -> Response:
         body = body_mapping(request)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from django_convites import policy
 from django_convites.api.base import ConvitesAPIView, NoStoreMixin
-from django_convites.api.schema import document
+from django_convites.api.schema import ErrorDeclaration, document
 from django_convites.api.serializers.two_factor import (
     ActivationSerializer,
     BackupCodesSerializer,
@@ -24,6 +24,9 @@ from django_convites.api.serializers.two_factor import (
 from django_convites.api.throttling import TwoFactorThrottle
 from django_convites.net import request_meta
 from django_convites.services import backup_codes, two_factor
+
+#: What checking a code of the authenticator app can answer (never through an API token).
+CODE_ERRORS: list[ErrorDeclaration] = ["invalid", "interactive_login_required", ("otp_invalid", 400), "otp_locked"]
 
 
 def _status_of(user: Any) -> dict[str, Any]:
@@ -54,8 +57,14 @@ class TotpEnrolView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
     two_factor_exempt = True
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
 
-    @document(operation_id="2fa_totp_iniciar", request=None, responses={201: EnrolmentSerializer})
+    @document(
+        operation_id="2fa_totp_iniciar",
+        request=None,
+        responses={201: EnrolmentSerializer},
+        errors=["interactive_login_required", "two_factor_active"],
+    )
     def post(self, request: Request) -> Response:
         enrolment = two_factor.start_totp(request.user, meta=request_meta(request))
         return Response(EnrolmentSerializer(enrolment).data, status=201)
@@ -68,12 +77,14 @@ class TotpConfirmView(ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
     two_factor_exempt = True
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
     throttle_classes = [TwoFactorThrottle]
 
     @document(
         operation_id="2fa_totp_confirmar",
         request=TotpConfirmSerializer,
         responses=ActivationSerializer,
+        errors=[*CODE_ERRORS, "two_factor_active"],
         description=(
             "Turns two-factor authentication on with a current code of the new device. Everything opened "
             "with a password alone ends: every other JWT session of the user, and every API token of the "
@@ -106,9 +117,15 @@ class TwoFactorDisableView(ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
     two_factor_exempt = True
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
     throttle_classes = [TwoFactorThrottle]
 
-    @document(operation_id="2fa_desativar", request=TwoFactorCodeSerializer, responses=TwoFactorStatusSerializer)
+    @document(
+        operation_id="2fa_desativar",
+        request=TwoFactorCodeSerializer,
+        responses=TwoFactorStatusSerializer,
+        errors=CODE_ERRORS,
+    )
     def post(self, request: Request) -> Response:
         body = TwoFactorCodeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -122,10 +139,14 @@ class BackupCodesView(NoStoreMixin, ConvitesAPIView):
 
     permission_classes = [IsAuthenticated]
     two_factor_exempt = True
+    interactive_only = True  # API tokens are refused (403 interactive_login_required)
     throttle_classes = [TwoFactorThrottle]
 
     @document(
-        operation_id="2fa_codigos_backup", request=TwoFactorCodeSerializer, responses={201: BackupCodesSerializer}
+        operation_id="2fa_codigos_backup",
+        request=TwoFactorCodeSerializer,
+        responses={201: BackupCodesSerializer},
+        errors=CODE_ERRORS,
     )
     def post(self, request: Request) -> Response:
         body = TwoFactorCodeSerializer(data=request.data)
