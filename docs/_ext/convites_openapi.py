@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from docutils.parsers.rst import Directive
-
 #: Where the quickstart mounts the API.
 PREFIX = "/api"
 #: The label of a schema component's section.
@@ -286,15 +284,20 @@ def api_schema() -> dict[str, Any]:
     return schema
 
 
-class OpenAPIReference(Directive):
-    """``.. convites-openapi::``: the reference, inserted in the page as if written there."""
+def directive() -> type[Any]:
+    """``.. convites-openapi::``: the reference, inserted in the page as if written there. Docutils is
+    imported here, at build time only: the tests import :func:`render` without it."""
+    from docutils.parsers.rst import Directive
 
-    has_content = False
+    class OpenAPIReference(Directive):
+        has_content = False
 
-    def run(self) -> list[Any]:
-        source = self.state_machine.get_source_and_line(self.lineno)[0] or "api-reference"
-        self.state_machine.insert_input(render(api_schema()).splitlines(), f"{source} (OpenAPI schema)")
-        return []
+        def run(self) -> list[Any]:
+            source = self.state_machine.get_source_and_line(self.lineno)[0] or "api-reference"
+            self.state_machine.insert_input(render(api_schema()).splitlines(), f"{source} (OpenAPI schema)")
+            return []
+
+    return OpenAPIReference
 
 
 def _always_outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
@@ -302,6 +305,6 @@ def _always_outdated(app: Any, env: Any, added: set[str], changed: set[str], rem
 
 
 def setup(app: Any) -> dict[str, Any]:
-    app.add_directive("convites-openapi", OpenAPIReference)
+    app.add_directive("convites-openapi", directive())
     app.connect("env-get-outdated", _always_outdated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
