@@ -121,8 +121,10 @@ def build_urls() -> None:
     urlpatterns.extend(path(f"{name}/", view) for name, view in views().items())
 
 
-def make_data() -> dict[str, tuple[str, str]]:
-    """Filler rows for every scheme, and one valid and one wrong header per case: ``{case: (valid, wrong)}``."""
+def make_data() -> dict[str, dict[str, str]]:
+    """Filler rows for every scheme, and the headers of its cases: ``{scheme: {credential: header}}``, a
+    valid and a wrong one for every scheme, and for django-convites the refused ones too (revoked,
+    expired, from an address outside the allow-list; the access token of a revoked session)."""
     import secrets
 
     from django.contrib.auth import get_user_model
@@ -134,7 +136,7 @@ def make_data() -> dict[str, tuple[str, str]]:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from django_convites import jwt_codec, tokens
-    from django_convites.models import SessionFamily
+    from django_convites.models import ApiToken, SessionFamily
     from django_convites.services import api_tokens
 
     call_command("migrate", verbosity=0)
@@ -153,16 +155,37 @@ def make_data() -> dict[str, tuple[str, str]]:
     _, knox_token = AuthToken.objects.create(user=user)
     _, api_key = APIKey.objects.create_key(name="bench")
     convites = api_tokens.create_api_token(user=user, scope="write").secret
+    revoked = api_tokens.create_api_token(user=user, scope="write")
+    api_tokens.revoke_api_token(revoked.token.pk, actor=user)
+    expired = api_tokens.create_api_token(user=user, scope="write")
+    ApiToken.objects.filter(pk=expired.token.pk).update(
+        created_at=django_timezone.now() - timedelta(days=2), expires_at=django_timezone.now() - timedelta(days=1)
+    )
+    elsewhere = api_tokens.create_api_token(user=user, scope="write", allowed_ips=["192.0.2.0/24"]).secret
+    ended = SessionFamily.objects.create(user=user, revoked_at=django_timezone.now(), revoked_reason="logout")
+    ended_access, _ = jwt_codec.encode(user.pk, ended.pk, django_timezone.now())
     wrong_jwt = AccessToken.for_user(user)
     wrong_jwt.set_exp(lifetime=None)
+
+    def pair(valid: str, wrong: str) -> dict[str, str]:
+        return {"valid": valid, "wrong": wrong}
+
     return {
-        "floor": ("", ""),
-        "drf": (f"Token {Token.objects.get(user=user).key}", f"Token {secrets.token_hex(20)}"),
-        "knox": (f"Token {knox_token}", f"Token {secrets.token_hex(32)}"),
-        "apikey": (f"Api-Key {api_key}", f"Api-Key {secrets.token_urlsafe(6)}.{secrets.token_urlsafe(24)}"),
-        "simplejwt": (f"Bearer {AccessToken.for_user(user)}", "Bearer " + _resign(str(wrong_jwt))),
-        "convites": (f"Bearer {convites}", f"Bearer {tokens.generate(tokens.Kind.API_TOKEN)}"),
-        "convites_jwt": (f"Bearer {access}", "Bearer " + _resign(access)),
+        "floor": {"valid": ""},
+        "drf": pair(f"Token {Token.objects.get(user=user).key}", f"Token {secrets.token_hex(20)}"),
+        "knox": pair(f"Token {knox_token}", f"Token {secrets.token_hex(32)}"),
+        "apikey": pair(f"Api-Key {api_key}", f"Api-Key {secrets.token_urlsafe(6)}.{secrets.token_urlsafe(24)}"),
+        "simplejwt": pair(f"Bearer {AccessToken.for_user(user)}", "Bearer " + _resign(str(wrong_jwt))),
+        "convites": {
+            **pair(f"Bearer {convites}", f"Bearer {tokens.generate(tokens.Kind.API_TOKEN)}"),
+            "revoked": f"Bearer {revoked.secret}",
+            "expired": f"Bearer {expired.secret}",
+            "wrong IP": f"Bearer {elsewhere}",
+        },
+        "convites_jwt": {
+            **pair(f"Bearer {access}", "Bearer " + _resign(access)),
+            "revoked session": f"Bearer {ended_access}",
+        },
     }
 
 
@@ -221,8 +244,8 @@ def run(n: int, rounds: int, chunk: int, warmup: int) -> tuple[list[dict], dict]
     build_urls()
     headers = make_data()
     handler = WSGIHandler()
-    cases = [("floor", "valid")] + [(name, kind) for name in headers if name != "floor" for kind in ("valid", "wrong")]
-    envs = {(name, kind): environ(f"/{name}/", headers[name][kind == "wrong"]) for name, kind in cases}
+    cases = [(name, kind) for name, kinds in headers.items() for kind in kinds]
+    envs = {(name, kind): environ(f"/{name}/", headers[name][kind]) for name, kind in cases}
     statuses = {case: call(handler, env) for case, env in envs.items()}
     for env in envs.values():
         for _ in range(warmup):
@@ -316,7 +339,30 @@ def table(rows: list[dict], about: dict) -> str:
             f"{row['overhead_us']:.1f} ({row['paired_overhead_us']:.1f}) | {row['overhead_us'] / drf:.2f} | "
             f"{row['queries']:g} | {row['status']} |"
         )
+    lines += [
+        "",
+        REFUSED_NOTE,
+        "",
+        "| scheme | credential | median ÷ valid | overhead ÷ valid's |",
+        "|---|---|---:|---:|",
+    ]
+    for scheme in ("convites", "convites_jwt"):
+        valid = next(r for r in rows if r["scheme"] == scheme and r["credential"] == "valid")
+        for row in rows:
+            if row["scheme"] == scheme and row["credential"] != "valid":
+                lines.append(
+                    f"| {LABELS[scheme]} | {row['credential']} | {row['median_us'] / valid['median_us']:.2f} | "
+                    f"{row['overhead_us'] / valid['overhead_us']:.2f} |"
+                )
     return "\n".join(lines)
+
+
+#: Under the table: what the refused rows measure.
+REFUSED_NOTE = (
+    "A refused credential is replayed like the others, so all but the first refusal of each minute fall in a "
+    "window already recorded (one `api_token_negado` event per token, reason and minute, docs/audit.rst). "
+    "Its cost against the valid credential's of the same scheme (the target: at most 1.5):"
+)
 
 
 def main() -> None:

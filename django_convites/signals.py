@@ -103,8 +103,10 @@ api_token_revoked = DomainSignal("api_token_revogado")
 api_token_rotated = DomainSignal("api_token_rotacionado", details=("novo", "expira_em"))
 #: An API token, or the creation, revocation or rotation of one, was refused. ``motivo``: the error code
 #: (``token_expired``, ``token_revoked``, ``ip_not_allowed``, ``user_inactive``, ``insufficient_scope`` with
-#: ``necessario`` the scope needed, or the policy's refusal).
-api_token_denied = DomainSignal("api_token_negado", failure=True, details=("motivo", "necessario"))
+#: ``necessario`` the scope needed, or the policy's refusal). A refusal of a request's token is sent at most
+#: once a minute per token and reason, with ``tentativas``: the refusals it stands for (this one and those
+#: not sent since the last one; docs/audit.rst).
+api_token_denied = DomainSignal("api_token_negado", failure=True, details=("motivo", "necessario", "tentativas"))
 #: An API token authenticated a request: recorded at most once a minute per token, with the last-used write.
 api_token_used = DomainSignal("api_token_usado")
 

@@ -164,7 +164,7 @@ def test_an_expired_token_is_401_token_expired(users):
         expires_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(days=1)
     )
     error_of(bearer(created.secret).get(WHOAMI), 401, "token_expired")
-    assert events("api_token_negado")[0].details == {"motivo": "token_expired"}
+    assert events("api_token_negado")[0].details == {"motivo": "token_expired", "tentativas": 1}
 
 
 def test_a_revoked_token_is_401_at_the_next_request(users):
@@ -180,7 +180,7 @@ def test_an_inactive_owner_is_401(users):
     users["usuario"].is_active = False
     users["usuario"].save()
     error_of(bearer(created.secret).get(WHOAMI), 401, "authentication_failed")
-    assert events("api_token_negado")[0].details == {"motivo": "user_inactive"}
+    assert events("api_token_negado")[0].details == {"motivo": "user_inactive", "tentativas": 1}
 
 
 def test_last_use_is_written_at_most_once_a_minute(users):
@@ -206,7 +206,7 @@ def test_an_address_outside_the_allow_list_is_403(users):
     created = make_api_token(users["usuario"], allowed_ips=["1.1.1.1"])
     assert bearer(created.secret, REMOTE_ADDR="1.1.1.1").get(WHOAMI).status_code == 200
     error_of(bearer(created.secret, REMOTE_ADDR="10.0.0.1").get(WHOAMI), 403, "ip_not_allowed")
-    assert events("api_token_negado")[-1].details == {"motivo": "ip_not_allowed"}
+    assert events("api_token_negado")[-1].details == {"motivo": "ip_not_allowed", "tentativas": 1}
 
 
 def test_a_spoofed_forwarded_for_does_not_pass_the_allow_list(users):
@@ -240,7 +240,11 @@ def test_a_read_token_may_not_use_unsafe_methods(users, method):
     created = make_api_token(users["usuario"], scope="read")
     response = getattr(bearer(created.secret), method)(WHOAMI, {}, format="json")
     error_of(response, 403, "insufficient_scope")
-    assert events("api_token_negado")[-1].details == {"motivo": "insufficient_scope", "necessario": "write"}
+    assert events("api_token_negado")[-1].details == {
+        "motivo": "insufficient_scope",
+        "necessario": "write",
+        "tentativas": 1,
+    }
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])

@@ -225,7 +225,7 @@ def test_require_scope_audits_a_refusal_once_and_a_pass_not_at_all(users) -> Non
     with pytest.raises(InsufficientScope):
         api_tokens.require_scope(token, Scope.ADMIN, actor=user, meta=meta)
     (event,) = AuditEvent.objects.filter(event="api_token_negado")[before:]
-    assert event.details == {"motivo": "insufficient_scope", "necessario": "admin"}
+    assert event.details == {"motivo": "insufficient_scope", "necessario": "admin", "tentativas": 1}
     assert (event.target_type, event.target_id, event.actor_id) == ("api_token", str(created.token.id), user.pk)
     assert asked == [True]
 

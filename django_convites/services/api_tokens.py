@@ -5,6 +5,8 @@ checks the grammar first (a malformed token costs no query), then runs one index
 token's state and its user together, in SQL the ORM compiles once per database (:func:`_lookup`)
 instead of building the query again on every request. The only write is the last-used time, at most once a
 minute per token, by a conditional ``UPDATE`` that also decides who records the access in the audit log.
+A refused token writes nothing either, but once a minute per token and reason: its refusals are coalesced
+in the cache (:mod:`django_convites.coalesce`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django_convites import policy, signals, tokens
 from django_convites._db.user_rows import UserRowLookup
 from django_convites.audit import Target, events_for
+from django_convites.coalesce import refusal_window
 from django_convites.conf import app_settings, register_cache
 from django_convites.exceptions import (
     ConvitesError,
@@ -45,6 +48,9 @@ from django_convites.roles import Action
 
 #: The last-used time (and the access history) is written at most this often per token.
 USAGE_INTERVAL = datetime.timedelta(minutes=1)
+#: A token's refusals for one reason are recorded at most this often; those in between are counted, and
+#: the next event records them in ``tentativas`` (:mod:`django_convites.coalesce`).
+REFUSAL_INTERVAL = datetime.timedelta(minutes=1)
 #: Most networks one token may list in ``ips_permitidos``.
 MAX_ALLOWED_NETWORKS = 32
 
@@ -353,6 +359,9 @@ def authenticate(
 
     ``client_ip`` and ``meta`` are callables (of no arguments), so the address is only worked out when a
     token needs it; left out, the token is checked as if it came from no known address.
+
+    A refusal is recorded (``api_token_negado``) at most once per ``REFUSAL_INTERVAL`` per token and
+    reason, with ``tentativas``; the refusals in between cost the one query and no write.
     """
     try:
         parsed = tokens.parse(secret, tokens.Kind.API_TOKEN)
@@ -375,9 +384,7 @@ def authenticate(
         error = IPNotAllowed()
     if error is not None:
         reason = "user_inactive" if isinstance(error, InactiveUser) else error.code
-        signals.api_token_denied.send(
-            sender=ApiToken, actor=user, target=target, meta=meta(), details={"motivo": reason}
-        )
+        _refused(user, target, meta, {"motivo": reason})
         raise error
     if last_used_at is None or last_used_at <= now - USAGE_INTERVAL:
         _record_use(token_id, user, target, now, client_ip(), meta())
@@ -403,14 +410,23 @@ def require_scope(
 ) -> None:
     """Let a request authenticated by ``token`` through when its scope covers ``needed``; else one
     ``api_token_negado`` event (``motivo: insufficient_scope``, ``necessario``: the scope) and 403
-    :class:`InsufficientScope`. ``meta`` is a callable, as for :func:`authenticate`: only a refusal asks it."""
+    :class:`InsufficientScope`, coalesced as :func:`authenticate`'s refusals are. ``meta`` is a callable, as
+    for :func:`authenticate`: only a refusal that is recorded asks it."""
     if token.scope.covers(needed):
         return
-    signals.api_token_denied.send(
-        sender=ApiToken,
-        actor=actor,
-        target=Target(ApiToken.audit_target_type, str(token.id)),
-        meta=meta(),
-        details={"motivo": InsufficientScope.code, "necessario": needed.value},
-    )
+    target = Target(ApiToken.audit_target_type, str(token.id))
+    _refused(actor, target, meta, {"motivo": InsufficientScope.code, "necessario": needed.value})
     raise InsufficientScope()
+
+
+def _refused(actor: Any, target: Target, meta: Callable[[], RequestMeta | None], details: dict[str, str]) -> None:
+    """One ``api_token_negado`` event for the first refusal of a token for one reason (and scope needed)
+    in ``REFUSAL_INTERVAL``, with ``tentativas``: the refusals it stands for, this one and those counted
+    since the last one recorded. The others are only counted in the cache: no query, no write, and
+    ``meta`` is not even asked."""
+    key = ":".join(("api_token", target.id, *details.values()))
+    count = refusal_window(key, int(REFUSAL_INTERVAL.total_seconds()))
+    if count is not None:
+        signals.api_token_denied.send(
+            sender=ApiToken, actor=actor, target=target, meta=meta(), details={**details, "tentativas": count}
+        )
