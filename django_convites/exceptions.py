@@ -368,6 +368,17 @@ class DatabaseBusy(ConvitesError):
     retry_after = 1
 
 
+class RateLimitUnavailable(ConvitesError):
+    """A rate limit could not be counted: the cache that holds the counts (Redis, say) failed. The request
+    is refused before it is tried, as a limit that is spent would refuse it: a 503 with ``retry_after``,
+    never a 500, and never a request let through uncounted (:mod:`django_convites.ratelimit`)."""
+
+    status_code = 503
+    code = "rate_limit_unavailable"
+    default_detail = _("Attempts cannot be counted right now, so this one was not tried. Try again in a moment.")
+    retry_after = 10
+
+
 def is_database_locked(exc: BaseException | None) -> bool:
     """Whether ``exc`` is SQLite's locked-database error (an ``OperationalError`` saying "database is
     locked" or "database table is locked"). Any other error, ``OperationalError`` or not, is not."""

@@ -20,7 +20,9 @@ The site's own DRF views get 403 ``two_factor_required`` in JSON instead of a re
 
 It also answers a view that fails on a locked database (SQLite under parallel writes, past its busy
 timeout) with 503 ``database_busy`` and ``Retry-After`` instead of a 500: JSON for the API, a short page
-otherwise (:func:`django_convites.api.handlers.database_busy`). Any other exception passes through.
+otherwise (:func:`django_convites.api.handlers.database_busy`), and a rate limit the cache could not
+count (a Redis that is down) with 503 ``rate_limit_unavailable`` the same way. Any other exception passes
+through.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from django_convites.api.handlers import database_busy, json_error
-from django_convites.exceptions import TwoFactorRequired, is_database_locked
+from django_convites.api.handlers import database_busy, json_error, unavailable
+from django_convites.exceptions import RateLimitUnavailable, TwoFactorRequired, is_database_locked
 from django_convites.services import two_factor
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -101,7 +103,10 @@ class TwoFactorMiddleware:
         return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A locked database is 503 ``database_busy``, never a 500; every other exception passes through."""
+        """A locked database is 503 ``database_busy``, a rate limit the cache could not count 503
+        ``rate_limit_unavailable``, never a 500; every other exception passes through."""
+        if isinstance(exception, RateLimitUnavailable):
+            return unavailable(request, exception)
         if not is_database_locked(exception):
             return None
         return database_busy(request)

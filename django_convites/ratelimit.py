@@ -23,11 +23,19 @@ processes sharing the cache never let more than ``count`` attempts through a win
 and file caches have no atomic increment: there the count is a read and a write (with the window's own
 timeout), and attempts made at the very same moment may be counted once. A dummy cache keeps nothing, so
 nothing is limited.
+
+**When the cache fails** (a Redis that is down), the limits fail closed: an attempt that cannot be counted
+is refused before it is tried, with :class:`~django_convites.exceptions.RateLimitUnavailable` (503
+``rate_limit_unavailable`` and ``Retry-After``; the pages answer the ``django_convites/database_busy.html``
+page with that status), and a warning goes to the ``django_convites`` logger. Only what spends a limit is
+refused (logins, invite validation and sign-up, resends, two-factor and code checks); a limit set to
+``None`` asks nothing of the cache, and the authentication of API tokens and JWTs never does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import time
@@ -39,8 +47,11 @@ from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 
 from django_convites.conf import app_settings, parse_rate
+from django_convites.exceptions import RateLimitUnavailable
 from django_convites.net import client_ip
 from django_convites.services.sessions import username_key
+
+logger = logging.getLogger("django_convites")
 
 #: A request -> the key whose budget it spends, or None: not counted (no username posted, no user).
 KeyFunction = Callable[[HttpRequest], "str | None"]
@@ -114,13 +125,18 @@ class RateLimit:
         if rate is None or key is None:
             return None
         count, period = rate
-        cache = caches[DEFAULT_CACHE_ALIAS]
         name = self.cache_key(key)
         now = time.time()
-        ends = _window_end(cache, name, now, period)
-        # One counter per window: it starts from nothing when the next window opens, whatever the backend
-        # does with its timeout. It lives a second longer than the window, which the entry above closes.
-        attempts = _increment(cache, f"{name}:{int(ends * 1000)}", max(1, math.ceil(ends - now)) + 1)
+        try:
+            cache = caches[DEFAULT_CACHE_ALIAS]
+            ends = _window_end(cache, name, now, period)
+            # One counter per window: it starts from nothing when the next window opens, whatever the
+            # backend does with its timeout. It lives a second longer than the window, which the entry above
+            # closes.
+            attempts = _increment(cache, f"{name}:{int(ends * 1000)}", max(1, math.ceil(ends - now)) + 1)
+        except Exception as error:  # the cache failed: refuse, uncounted (the module's "When the cache fails")
+            logger.warning("django_convites: the cache failed; %s refused the request", self.scope, exc_info=True)
+            raise RateLimitUnavailable() from error
         if attempts <= count:
             return None
         return max(ends - now, _SHORTEST_WAIT)

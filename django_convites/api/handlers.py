@@ -10,7 +10,8 @@ Django's own error pages are HTML. A host sets these in its root URLconf::
 Requests to the app's API (or that ask for JSON) get ``{"detail", "code"}`` (:func:`json_error`, the body
 the API's own views answer); every other request gets Django's default page, so the host's HTML site is
 unchanged. A locked database (SQLite under parallel writes) is no bug: :func:`server_error` answers it,
-like the two-factor middleware does for views, with :func:`database_busy`, a 503 with ``Retry-After``.
+like the two-factor middleware does for views, with :func:`database_busy`, a 503 with ``Retry-After``; so is
+a rate limit the cache could not count (:func:`unavailable`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django_convites.exceptions import (
     DatabaseBusy,
     NotAllowed,
     NotFound,
+    RateLimitUnavailable,
     ServerError,
     error_answer,
     is_database_locked,
@@ -79,10 +81,11 @@ def page_not_found(request: HttpRequest, exception: Exception, template_name: st
     return defaults.page_not_found(request, exception, template_name)
 
 
-def database_busy(request: HttpRequest) -> HttpResponse:
-    """503 ``database_busy`` with ``Retry-After``: JSON for the API (see :func:`wants_json`), otherwise the
-    ``django_convites/database_busy.html`` page, rendered without the request (the database is busy)."""
-    error = DatabaseBusy()
+def unavailable(request: HttpRequest, error: ConvitesError) -> HttpResponse:
+    """``error``, a 503 with ``Retry-After`` (:class:`~django_convites.exceptions.DatabaseBusy` or
+    :class:`~django_convites.exceptions.RateLimitUnavailable`): JSON for the API (see :func:`wants_json`),
+    otherwise the ``django_convites/database_busy.html`` page with the error's text, rendered without the
+    request (neither the database nor the cache may be asked)."""
     if wants_json(request):
         return json_error(error)
     answer = error_answer(error)
@@ -93,9 +96,17 @@ def database_busy(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def database_busy(request: HttpRequest) -> HttpResponse:
+    """503 ``database_busy`` with ``Retry-After``, as :func:`unavailable` answers it."""
+    return unavailable(request, DatabaseBusy())
+
+
 def server_error(request: HttpRequest, template_name: str = "500.html", **kwargs: Any) -> HttpResponse:
-    if is_database_locked(sys.exc_info()[1]):  # Django calls handler500 while it handles the exception
+    exception = sys.exc_info()[1]  # Django calls handler500 while it handles the exception
+    if is_database_locked(exception):
         return database_busy(request)
+    if isinstance(exception, RateLimitUnavailable):
+        return unavailable(request, exception)
     if wants_json(request):
         return json_error(ServerError())
     return defaults.server_error(request, template_name)

@@ -226,7 +226,7 @@ def query_of(serializer: Any) -> list[Any]:
 
 #: ``Retry-After`` on every 429 and 503 that carries it.
 RETRY_AFTER = {
-    "description": "Seconds to wait before sending the request again (always on 429; on 503 `database_busy`).",
+    "description": "Seconds to wait before sending the request again (always on 429; on 503 `database_busy` and `rate_limit_unavailable`).",
     "schema": {"type": "integer", "minimum": 0},
 }
 
@@ -306,6 +306,7 @@ if SPECTACULAR:
             from django_convites.api.authentication import BearerAuthentication
             from django_convites.api.pagination import ValidatedCursorPagination
             from django_convites.api.permissions import HasScope, RequireTwoFactor
+            from django_convites.api.throttling import RateLimitThrottle
 
             view = self.view
             found: list[tuple[int, str]] = [(503, "database_busy")]
@@ -329,8 +330,11 @@ if SPECTACULAR:
                     needs_more = permission.minimum is not None or getattr(view, "required_scope", None) is not None
                     if unsafe or needs_more:
                         found.append((403, "insufficient_scope"))
-            if view.get_throttles():
+            throttles = view.get_throttles()
+            if throttles:
                 found.append((429, "throttled"))
+            if any(isinstance(throttle, RateLimitThrottle) for throttle in throttles):
+                found.append((503, "rate_limit_unavailable"))  # the cache that counts is down
             if reads_body:
                 found += [(400, "parse_error"), (413, "request_too_large"), (415, "unsupported_media_type")]
             if self.method == "GET" and isinstance(getattr(view, "paginator", None), ValidatedCursorPagination):
