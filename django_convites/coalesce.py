@@ -61,8 +61,13 @@ def refusal_window(key: str, seconds: int) -> int | None:
         with contextlib.suppress(ValueError):  # gone meanwhile (its timeout): nothing left to take
             cache.decr(counter, pending)
         return pending + 1
-    except Exception:  # the cache is down: record the refusal, without a count
-        logger.warning("django_convites: the cache failed; the refusal is recorded uncoalesced", exc_info=True)
+    except Exception as error:  # the cache is down: record the refusal, without a count
+        # One line, no traceback: while the cache is down this is written for every refusal recorded.
+        logger.warning(
+            "django_convites: the cache failed (%s: %s); the refusal is recorded uncoalesced",
+            type(error).__name__,
+            error,
+        )
         return 1
 
 

@@ -135,7 +135,13 @@ class RateLimit:
             # closes.
             attempts = _increment(cache, f"{name}:{int(ends * 1000)}", max(1, math.ceil(ends - now)) + 1)
         except Exception as error:  # the cache failed: refuse, uncounted (the module's "When the cache fails")
-            logger.warning("django_convites: the cache failed; %s refused the request", self.scope, exc_info=True)
+            # One line, no traceback: while the cache is down this is written for every refused request.
+            logger.warning(
+                "django_convites: the cache failed (%s: %s); %s refused the request",
+                type(error).__name__,
+                error,
+                self.scope,
+            )
             raise RateLimitUnavailable() from error
         if attempts <= count:
             return None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -269,6 +270,21 @@ def test_a_host_receiver_that_raises_leaves_no_user_and_a_new_invite(issued):
         signals.invite_used.disconnect(attach)
     assert_nothing_written(issued.invite)
     assert Invite.objects.get().state().value == "novo"
+
+
+def test_a_database_that_fails_during_the_sign_up_is_not_blamed_on_the_host(issued, caplog):
+    # PostgreSQL's words when an administrator (or a failover) ends the connection mid-request.
+    def connection_lost(sender: Any, **kwargs: Any) -> None:
+        raise OperationalError("terminating connection due to administrator command")
+
+    signals.invite_used.connect(connection_lost, weak=False)
+    try:
+        with pytest.raises(OperationalError):
+            signup.sign_up_with_invite(issued.code, data=body())
+    finally:
+        signals.invite_used.disconnect(connection_lost)
+    assert_nothing_written(issued.invite)
+    assert "sign-up with an invite failed" not in caplog.text
 
 
 def test_over_the_api_a_host_receiver_that_raises_is_503_and_logs_no_code(issued, caplog):

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import secrets
+import time
 from collections import Counter, deque
 from typing import Any
 
@@ -42,6 +43,10 @@ LAST_STEP: dict[str, int] = {me["username"]: me["confirmed_step"] for me in WORL
 #: Share of uses that put the code back in the pool, so that another user races for the same invite.
 CONTESTED = 0.3
 
+#: With ``LOAD_TIMELINE`` set (the fault run): every response as ``[time, endpoint, status, code, JSON body,
+#: Retry-After given]``, for :func:`benchmarks.load.faults.classify`.
+TIMELINE: list[list[Any]] | None = [] if os.environ.get("LOAD_TIMELINE") else None
+
 _issuers = itertools.cycle(WORLD["issuers"])
 _members = itertools.cycle(WORLD["members"])
 
@@ -64,11 +69,16 @@ def _check(response: Any, name: str, expected: dict[int, str]) -> bool:
     status = response.status_code
     _count_queries(response, name)
     code = ""
+    is_json = False
     if status >= 400:
         try:
             code = " " + str(response.json().get("code", ""))
-        except (ValueError, AttributeError):
+            is_json = True
+        except (ValueError, AttributeError, TypeError):
             code = ""
+    if TIMELINE is not None:
+        retry_after = bool(response.headers and response.headers.get("Retry-After"))
+        TIMELINE.append([time.time(), name, status, code.strip(), is_json, retry_after])
     OUTCOMES[f"{name} -> {status}{code}".rstrip()] += 1
     if status in expected and (not expected[status] or code.strip() == expected[status]):
         response.success()
@@ -132,6 +142,8 @@ class Member(FastHttpUser):
 
     @task(3)
     def refresh(self) -> None:
+        if not hasattr(self, "pair"):
+            return self.login()
         name = "POST /api/auth/token/refresh/"
         with self.client.post(
             "/api/auth/token/refresh/", json={"refresh": self.pair["refresh"]}, name=name, catch_response=True
@@ -149,6 +161,8 @@ class Member(FastHttpUser):
 
     @task(2)
     def read_with_jwt(self) -> None:
+        if not hasattr(self, "pair"):
+            return self.login()
         name = "GET /api/auth/sessoes/ (JWT)"
         with self.client.get(
             "/api/auth/sessoes/", headers=_bearer(self.pair["access"]), name=name, catch_response=True
@@ -183,6 +197,36 @@ class Member(FastHttpUser):
         ) as response:
             if _check(response, name, {200: "", 409: "invite_used"}):
                 USED[invite_id] += 1
+
+
+class FaultMember(Member):
+    """:class:`Member` for the fault run: it also logs in again now and then (so that JWT logins, which spend
+    the login limits, go on while Redis is down), and after a refresh refused (its session revoked by a
+    failure in the middle) it logs in again."""
+
+    def relogin(self) -> None:
+        self.login()
+
+    def refresh_or_login(self) -> None:
+        if not hasattr(self, "pair"):
+            return self.login()
+        name = "POST /api/auth/token/refresh/"
+        with self.client.post(
+            "/api/auth/token/refresh/", json={"refresh": self.pair["refresh"]}, name=name, catch_response=True
+        ) as response:
+            if _check(response, name, {200: "", 401: ""}):
+                self.pair = response.json()
+            elif response.status_code == 401:
+                self.login()
+
+    tasks = {
+        refresh_or_login: 3,
+        Member.read_with_api_token: 3,
+        Member.read_with_jwt: 2,
+        Member.validate: 2,
+        Member.use: 2,
+        relogin: 1,
+    }
 
 
 class Newcomer(FastHttpUser):
@@ -236,6 +280,8 @@ class TwoFactor(FastHttpUser):
         name = "POST /api/auth/token/ (TOTP)"
         with self.client.post("/api/auth/token/", json=body, name=name, catch_response=True) as response:
             accepted = _check(response, name, {200: ""})
+            if response.status_code == 503:  # refused before it was tried: the code is not spent
+                LAST_STEP[me["username"]] = step - 1
         if accepted:
             ACCEPTED.append([me["username"], step])
             if random.random() < 0.5:
@@ -295,6 +341,12 @@ def _write_client_record(environment: Any, **kwargs: Any) -> None:
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             json.dump(
-                {"used_invites": dict(USED), "accepted_totp": ACCEPTED, "outcomes": dict(OUTCOMES), "queries": QUERIES},
+                {
+                    "used_invites": dict(USED),
+                    "accepted_totp": ACCEPTED,
+                    "outcomes": dict(OUTCOMES),
+                    "queries": QUERIES,
+                    "timeline": TIMELINE,
+                },
                 handle,
             )

@@ -135,6 +135,9 @@ class Gunicorn:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
+        #: What the workers print (Django's ``django.request`` errors, with their tracebacks).
+        self.output_path = log.with_suffix(".out")
+        self.output = self.output_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -156,6 +159,8 @@ class Gunicorn:
             ],
             cwd=ROOT,
             env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
         )
         self._wait()
 
@@ -182,13 +187,11 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.output.close()
 
 
-def run_locust(
-    *, classes: list[str], users: int, seconds: int, host: str, csv: Path, env: dict[str, str], log: Path
-) -> int:
-    """locust headless over ``host`` for ``seconds``; its stats in ``<csv>_stats.csv``. Its exit status."""
-    command = [
+def locust_command(*, classes: list[str], users: int, seconds: int, host: str, csv: Path) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "locust",
@@ -212,5 +215,119 @@ def run_locust(
         "WARNING",
         *classes,
     ]
+
+
+def run_locust(
+    *, classes: list[str], users: int, seconds: int, host: str, csv: Path, env: dict[str, str], log: Path
+) -> int:
+    """locust headless over ``host`` for ``seconds``; its stats in ``<csv>_stats.csv``. Its exit status."""
+    command = locust_command(classes=classes, users=users, seconds=seconds, host=host, csv=csv)
     with log.open("w", encoding="utf-8") as handle:
         return subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+
+
+class RedisServer:
+    """A ``redis-server`` of the run's own on a free loopback port (no persistence), that the fault run stops
+    and starts again; never the Redis other things use."""
+
+    def __init__(self, folder: Path) -> None:
+        if shutil.which("redis-server") is None:
+            sys.exit("The fault run needs redis-server (apt-get install redis-server).")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.pidfile = folder / f"redis_{self.port}.pid"
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        command = [part.format(port=self.port) for part in REDIS_COMMAND] + ["--pidfile", str(self.pidfile)]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(50):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        sys.exit(f"redis-server did not answer at {self.url}")
+
+    def stop(self) -> None:
+        """``redis-cli shutdown nosave``, or the same through redis-py when redis-cli is missing."""
+        if shutil.which("redis-cli"):
+            subprocess.run(
+                ["redis-cli", "-p", str(self.port), "shutdown", "nosave"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+        else:
+            stop_redis(self.url)
+        deadline = time.monotonic() + 10
+        while self.pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+class PgBouncer:
+    """PgBouncer in transaction pooling mode on a free loopback port, in front of ``postgres`` (any database
+    of it: ``* = host=... port=...``), with its config, log and socket in ``folder``. Run as the ``postgres``
+    user when started as root (PgBouncer refuses root)."""
+
+    def __init__(self, postgres: Postgres, folder: Path, pool_size: int = 10) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            sys.exit("--pgbouncer needs pgbouncer (apt-get install pgbouncer).")
+        self.port = free_port()
+        self.folder = folder / "pgbouncer"
+        self.folder.mkdir()
+        users = self.folder / "users.txt"
+        users.write_text(f'"{postgres.user}" "{postgres.password}"\n', encoding="utf-8")
+        config = self.folder / "pgbouncer.ini"
+        config.write_text(
+            "[databases]\n"
+            f"* = host={postgres.host} port={postgres.port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"unix_socket_dir = {self.folder}\n"
+            "auth_type = trust\n"
+            f"auth_file = {users}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\n"
+            "max_client_conn = 200\n"
+            f"logfile = {self.folder / 'pgbouncer.log'}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n",
+            encoding="utf-8",
+        )
+        command = [binary, str(config)]
+        if os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam("postgres")
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+            for path in (self.folder, users, config):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+            command = [binary, "-u", "postgres", str(config)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"pgbouncer ended at start; see {self.folder / 'pgbouncer.log'}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.1)
+        self.stop()
+        sys.exit("pgbouncer did not listen in 10 s")
+
+    def version(self) -> str:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+        return out.splitlines()[0] if out else "PgBouncer ?"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

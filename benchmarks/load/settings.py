@@ -40,6 +40,12 @@ MIDDLEWARE = ["benchmarks.load.middleware.count_queries", *_EXAMPLE_MIDDLEWARE]
 # No CONN_HEALTH_CHECKS: it costs a SELECT 1 at the start of every request that uses the database.
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 
+# ``--pgbouncer``: DATABASE_URL names PgBouncer in transaction pooling mode (docs/deployment.rst, "PgBouncer"):
+# no server-side cursors, and no prepared statements (PgBouncer before 1.21 cannot route them).
+if os.environ.get("LOAD_PGBOUNCER"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True  # noqa: F405
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "prepare_threshold": None}  # noqa: F405
+
 # Every worker counts the throttles in one Redis (atomic INCR), as a multi-process site must.
 CACHES = {
     "default": {
@@ -69,6 +75,8 @@ DJANGO_CONVITES = {
     "TWO_FACTOR_RATE": _UNLIMITED,
     # The side-by-side's JWTs are made with the users, before the run: they must outlast it.
     "ACCESS_TOKEN_LIFETIME": 3600,
+    # ``--clock-skew`` runs with and without a leeway (the default is none).
+    "JWT_LEEWAY": int(os.environ.get("LOAD_JWT_LEEWAY", "0")),
 }
 
 # 4xx answers are the load's daily bread (409 for a raced use, 429 for the quota): no log line for each.

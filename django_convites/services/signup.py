@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
@@ -149,7 +149,9 @@ def _create_account(invite: Invite, ref: str, code: object, form: Any, meta: Req
                 # Another sign-up took the same username or address between the form's check and the insert.
                 raise InvalidFields({NON_FIELD_ERRORS: [_("An account with these details exists already.")]}) from None
             spent = invites.use_invite(ref, user=user, code=code, address=form.cleaned_data.get("email"), meta=meta)
-    except ConvitesError:
+    except (ConvitesError, OperationalError, InterfaceError):
+        # The app's refusals, and the database itself failing (a lost connection, a locked SQLite file):
+        # answered as anywhere else (a 500, or 503 database_busy), not blamed on the site's receiver.
         raise
     except Exception:
         # A site's invite_used receiver (or its form's save) failed: the account and the use rolled back.
