@@ -20,12 +20,11 @@ keeps nothing, so every refusal is recorded; the local-memory cache coalesces pe
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import re
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.base import BaseCache
+
+from django_convites._cache import increment, safe_key
 
 logger = logging.getLogger("django_convites")
 
@@ -34,14 +33,10 @@ CACHE_PREFIX = "convites:recusa"
 #: How long refusals not recorded wait in the cache for the next window to take them (seconds).
 PENDING_TIMEOUT = 24 * 60 * 60
 
-_PLAIN_KEY = re.compile(r"[0-9A-Za-z.:_-]{1,150}")
-
 
 def cache_key(key: str) -> str:
     """The cache key of the window of ``key`` (hashed unless short and plain)."""
-    if not _PLAIN_KEY.fullmatch(key):
-        key = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{CACHE_PREFIX}:{key}"
+    return f"{CACHE_PREFIX}:{safe_key(key)}"
 
 
 def refusal_window(key: str, seconds: int) -> int | None:
@@ -53,7 +48,7 @@ def refusal_window(key: str, seconds: int) -> int | None:
     try:
         cache = caches[DEFAULT_CACHE_ALIAS]
         if not cache.add(name, 1, seconds):
-            _increment(cache, counter)
+            increment(cache, counter, PENDING_TIMEOUT)
             return None
         pending = cache.get(counter)
         if not isinstance(pending, int) or pending <= 0:
@@ -69,11 +64,3 @@ def refusal_window(key: str, seconds: int) -> int | None:
             error,
         )
         return 1
-
-
-def _increment(cache: BaseCache, counter: str) -> None:
-    try:
-        cache.incr(counter)
-    except ValueError:  # the first refusal counted since the last one recorded
-        if not cache.add(counter, 1, PENDING_TIMEOUT):
-            cache.incr(counter)  # another process made it first

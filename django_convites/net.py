@@ -92,6 +92,12 @@ def host_name(request: HttpRequest) -> str:
     return domain
 
 
+def site_origin(request: HttpRequest) -> str:
+    """``scheme://host[:port]`` of ``request``, the base of the links the app builds for it (an invite's
+    accept link, unless ``INVITE_LINK_BASE_URL`` is set)."""
+    return f"{request.scheme}://{request.get_host()}"
+
+
 def user_agent(request: HttpRequest) -> str:
     """The ``User-Agent`` header, cut to :data:`USER_AGENT_MAX_LENGTH`, without control characters."""
     agent = request.META.get("HTTP_USER_AGENT", "") or ""

@@ -34,10 +34,8 @@ refused (logins, invite validation and sign-up, resends, two-factor and code che
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 
+from django_convites._cache import increment, safe_key
 from django_convites.conf import app_settings, parse_rate
 from django_convites.exceptions import RateLimitUnavailable
 from django_convites.net import client_ip
@@ -58,10 +57,6 @@ KeyFunction = Callable[[HttpRequest], "str | None"]
 
 #: The start of every cache key of the limits: ``convites:ratelimit:<scope>:<key>``.
 CACHE_PREFIX = "convites:ratelimit"
-
-#: Keys kept as they are in the cache key (addresses, digests, primary keys); any other is hashed, so no
-#: key breaks a cache's key rules (Memcached refuses spaces and more than 250 characters).
-_PLAIN_KEY = re.compile(r"[0-9A-Za-z.:_-]{1,100}")
 
 #: The least wait a refusal reports: a window whose end this process's clock has passed, still in the
 #: cache (which counts its timeouts in whole seconds), has a moment left.
@@ -133,7 +128,7 @@ class RateLimit:
             # One counter per window: it starts from nothing when the next window opens, whatever the
             # backend does with its timeout. It lives a second longer than the window, which the entry above
             # closes.
-            attempts = _increment(cache, f"{name}:{int(ends * 1000)}", max(1, math.ceil(ends - now)) + 1)
+            attempts = increment(cache, f"{name}:{int(ends * 1000)}", max(1, math.ceil(ends - now)) + 1)
         except Exception as error:  # the cache failed: refuse, uncounted (the module's "When the cache fails")
             # One line, no traceback: while the cache is down this is written for every refused request.
             logger.warning(
@@ -150,9 +145,7 @@ class RateLimit:
     def cache_key(self, key: str) -> str:
         """The cache key of the window of ``key``: ``convites:ratelimit:<scope>:<key>``, the key hashed
         (SHA-256) unless it is short and plain."""
-        if not _PLAIN_KEY.fullmatch(key):
-            key = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{CACHE_PREFIX}:{self.scope}:{key}"
+        return f"{CACHE_PREFIX}:{self.scope}:{safe_key(key)}"
 
 
 def _window_end(cache: BaseCache, name: str, now: float, period: int) -> float:
@@ -166,25 +159,6 @@ def _window_end(cache: BaseCache, name: str, now: float, period: int) -> float:
         return ends
     found = cache.get(name)  # another process opened the window first
     return found if isinstance(found, float) else ends
-
-
-def _increment(cache: BaseCache, name: str, timeout: int) -> int:
-    """Add one to the counter ``name`` (made with ``timeout`` seconds to live) and return it."""
-    if type(cache).incr is BaseCache.incr:
-        # Django's generic incr (database and file caches) is a get and a set that also puts the key's
-        # timeout back to the cache's default: no less atomic, this keeps the window's timeout.
-        attempts = int(cache.get(name, 0)) + 1
-        cache.set(name, attempts, timeout)
-        return attempts
-    try:
-        return int(cache.incr(name))
-    except ValueError:  # no counter yet in this window
-        if cache.add(name, 1, timeout):
-            return 1
-    try:
-        return int(cache.incr(name))  # another process made it first
-    except ValueError:  # and it is gone already: this attempt is the first of what is left
-        return 1
 
 
 def hit_all(limits: Iterable[RateLimit], request: HttpRequest) -> float | None:

@@ -47,7 +47,7 @@ from django_convites.forms import (
     ValidateInviteForm,
 )
 from django_convites.models import BackupCodeDevice
-from django_convites.net import request_meta
+from django_convites.net import request_meta, site_origin
 from django_convites.services import api_tokens, backup_codes, invites, sessions, signup, two_factor
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormPage):
             issued = invites.issue_invite(
                 actor=self.request.user,
                 meta=request_meta(self.request),
-                link_base=f"{self.request.scheme}://{self.request.get_host()}",
+                link_base=site_origin(self.request),
                 **form.service_arguments(),
             )
         except ConvitesError as error:
@@ -142,7 +142,7 @@ class IssueInvitePage(NoStoreMixin, LoginRequiredMixin, FormPage):
         context.update(
             issued=issued.invite,
             code=issued.code,
-            link=invites.accept_link(issued.code, f"{self.request.scheme}://{self.request.get_host()}"),
+            link=invites.accept_link(issued.code, site_origin(self.request)),
             remaining=issued.remaining,
             **orgs.granted_names(issued.invite.organization_ref, issued.invite.nucleus_refs),
         )

@@ -110,6 +110,22 @@ def child(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.load", *args], cwd=ROOT, env=env, check=True)
 
 
+def seed(args: argparse.Namespace, env: dict[str, str]) -> None:
+    """``migrate`` and the run's users on the run's database, written to ``env["LOAD_WORLD"]``."""
+    child(
+        "seed",
+        "--out",
+        env["LOAD_WORLD"],
+        "--issuers",
+        str(args.issuers),
+        "--members",
+        str(args.members),
+        "--totp-users",
+        str(args.totp_users),
+        env=env,
+    )
+
+
 def missing_tools() -> list[str]:
     return [package for module, package in NEEDED.items() if importlib.util.find_spec(module) is None]
 
@@ -178,18 +194,7 @@ def measure(
             }
         )
         print(f"[{workers} worker(s)] migrate and users in {dbname}", flush=True)
-        child(
-            "seed",
-            "--out",
-            env["LOAD_WORLD"],
-            "--issuers",
-            str(args.issuers),
-            "--members",
-            str(args.members),
-            "--totp-users",
-            str(args.totp_users),
-            env=env,
-        )
+        seed(args, env)
         before = pg.counters(dbname)
         server = Gunicorn(workers, env, folder / f"gunicorn_{workers}w_mixed.log")
         try:
@@ -268,18 +273,7 @@ def run_faults(args: argparse.Namespace, pg: Postgres, folder: Path) -> dict:
             }
         )
         print(f"[faults] migrate and users in {dbname}; Redis of the run at {own_redis.url}", flush=True)
-        child(
-            "seed",
-            "--out",
-            env["LOAD_WORLD"],
-            "--issuers",
-            str(args.issuers),
-            "--members",
-            str(args.members),
-            "--totp-users",
-            str(args.totp_users),
-            env=env,
-        )
+        seed(args, env)
         server = Gunicorn(workers, env, folder / "gunicorn_faults.log")
         warmup = 3  # locust's start
         seconds = warmup + 5 * stretch

@@ -48,6 +48,11 @@ class Phase:
         return self.rows["Aggregated"]
 
 
+def _percentile(text: str) -> float:
+    """A percentile of locust's CSV: "N/A" (or nothing) when no request of the row ended, read as 0."""
+    return 0.0 if text in ("", "N/A") else float(text)
+
+
 def read_stats(path: Path) -> dict[str, Row]:
     rows = {}
     with path.open(encoding="utf-8") as handle:
@@ -56,9 +61,9 @@ def read_stats(path: Path) -> dict[str, Row]:
                 requests=int(line["Request Count"]),
                 failures=int(line["Failure Count"]),
                 rps=float(line["Requests/s"]),
-                p50=float(line["50%"] or 0),
-                p95=float(line["95%"] or 0),
-                p99=float(line["99%"] or 0),
+                p50=_percentile(line["50%"]),
+                p95=_percentile(line["95%"]),
+                p99=_percentile(line["99%"]),
             )
     return rows
 

@@ -38,7 +38,7 @@ from django_convites.api.throttling import InviteResendThrottle, InviteValidatio
 from django_convites.api.views.audit import EventListView
 from django_convites.exceptions import InviteQuotaExceeded
 from django_convites.models import Invite
-from django_convites.net import request_meta
+from django_convites.net import request_meta, site_origin
 from django_convites.services import invites
 
 #: Header of ``POST /api/tokens/`` responses: invites the issuer may still create today.
@@ -130,7 +130,7 @@ class InviteListView(InviteViewMixin, ConvitesGenericAPIView[Invite]):
                 nuclei=fields.get("nucleos", ()),
                 expires_at=fields.get("data_expiracao"),
                 email=fields.get("email"),
-                link_base=f"{request.scheme}://{request.get_host()}",
+                link_base=site_origin(request),
                 meta=request_meta(request),
             )
         except InviteQuotaExceeded:
@@ -289,7 +289,7 @@ class InviteResendView(InviteViewMixin, ConvitesAPIView):
         resent = invites.resend_invite(
             ref,
             actor=request.user,
-            link_base=f"{request.scheme}://{request.get_host()}",
+            link_base=site_origin(request),
             meta=request_meta(request),
         )
         return Response(ResentInviteSerializer(resent.invite, context={"channel": resent.channel}).data)
